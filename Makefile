@@ -1,0 +1,31 @@
+# Two entry points (see README): `make run` and `make test`.
+# Both create or refresh the local virtual environment .venv from pyproject.toml.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,lint]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/dnn-moments simulate --architecture bn_ff --kernel-size 1 --num-channels 512 \
+		--total-depth 200 --batch-size 64 --num-sims 20 --dataset gaussian --seed 0 \
+		--out results/bn_ff_default.npz
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	$(PY) bench/run_benchmarks.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache
