@@ -1,0 +1,1 @@
+"""Fast CPU simulator of randomly initialised networks (signal + tangent noise, moments)."""

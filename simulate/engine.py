@@ -1,0 +1,571 @@
+"""Joint propagation of a signal batch and its tangent through a `Network`, with measurements.
+
+One *simulation* = one draw of every weight, one input batch ``x`` (``B x D``) and one tangent
+("noise") batch ``dx`` (one i.i.d. N(0, 1) draw per input, propagated linearly, forward mode).
+
+State. The engine keeps a single matrix ``Z`` of shape ``(R, N)``: rows ``0..B-1`` the signal,
+rows ``B..2B-1`` the tangent (``R = 2B``; ``R = B`` without tangent). The tangent is stored
+rescaled to unit second moment after every block; its log-scale is carried separately
+(``dx_true = exp(log_scale) * Z[B:]``), so depth 10 000 never overflows.
+
+Dense layers, two exact paths.
+
+* *dense path*: draw ``W`` (``N_out x N_in``) and multiply, ``O(N_in N_out)`` normals and
+  ``O(R N_in N_out)`` flops.
+* *fast path* (exact in distribution): for ``W_ij ~ N(0, s^2)`` i.i.d. and ``Z = L Q^T`` with
+  ``L L^T = Z Z^T`` (Gram factor, ``R x k``) and ``Q`` orthonormal (``N_in x k``), ``W Q`` is again
+  an i.i.d. ``N(0, s^2)`` matrix, independent of everything before. Hence
+  ``Z W^T = L (W Q)^T ~ L G`` with ``G`` a fresh ``k x N_out`` Gaussian matrix: ``O(k N_out)``
+  normals and ``O(R^2 (N_in + N_out))`` flops. ``L`` comes from a Cholesky factor of the float64
+  Gram, with an eigen-decomposition fallback that drops null directions (``k < R``) when the
+  state is rank-deficient. The cheaper path is chosen per layer from a cost model.
+
+Backward mode (Yang–Schoenholz gradients) needs the weights themselves and uses the dense path;
+weights are not stored but re-drawn from the saved stream state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+from scipy.linalg import blas, lapack
+
+from simulate import kernels
+from simulate.activations import get_activation
+from simulate.errors import ConfigError, SimulationError, check_choice
+from simulate.rng import GaussianStream
+from simulate.spec import Activation, BatchNorm, Dense, Layer, Measure, Network, Residual
+
+PATHS = ("auto", "dense", "fast")
+FAMILIES = ("moments", "sample_stats", "spectra")
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+# Cost model used by path="auto" (seconds per normal draw / per flop on the reference machine;
+# only their ratio matters). See docs/benchmarks.md.
+_SECONDS_PER_DRAW = 1.0 / 3.0e8
+_SECONDS_PER_FLOP = 1.0 / 5.0e10
+
+
+@dataclasses.dataclass(frozen=True)
+class EngineOptions:
+    """How a network is propagated and what is recorded.
+
+    tangent: propagate the tangent (noise) channel.
+    backward: also propagate a random cotangent from the output back to the input
+        (gradient norms; dense path only; no batch norm).
+    path: ``"auto"`` (cost model), ``"dense"`` or ``"fast"`` for dense layers.
+    dtype: ``"float32"`` or ``"float64"`` storage of the propagated state.
+    families: measurement families: ``moments`` (always: moments-dnns quantities),
+        ``sample_stats`` (Luther–Seung / Yang–Schoenholz batch geometry), ``spectra``
+        (signal covariance eigenvalues and noise projections, for the L7 integral).
+    compute_reff_signal, compute_reff_noise: effective ranks at ``Measure(reff=True)`` points.
+    """
+
+    tangent: bool = True
+    backward: bool = False
+    path: str = "auto"
+    dtype: str = "float32"
+    families: tuple[str, ...] = ("moments",)
+    compute_reff_signal: bool = True
+    compute_reff_noise: bool = True
+
+    def __post_init__(self) -> None:
+        check_choice("path", self.path, PATHS)
+        check_choice("dtype", self.dtype, DTYPES)
+        fams = tuple(self.families)
+        for f in fams:
+            check_choice("families", f, FAMILIES)
+        if "moments" not in fams:
+            fams = ("moments",) + fams
+        object.__setattr__(self, "families", fams)
+        if self.backward and self.path == "fast":
+            raise ConfigError("path='fast' is not allowed with backward=True; use 'auto' or 'dense'")
+
+
+@dataclasses.dataclass
+class _State:
+    Z: np.ndarray
+    B: int
+    tangent: bool
+    log_scale: float = 0.0
+    _gram: np.ndarray | None = None
+
+    @property
+    def R(self) -> int:
+        return self.Z.shape[0]
+
+    @property
+    def N(self) -> int:
+        return self.Z.shape[1]
+
+    def set(self, Z: np.ndarray) -> None:
+        self.Z = Z
+        self._gram = None
+
+    def modified(self) -> None:
+        self._gram = None
+
+    def gram(self) -> np.ndarray:
+        """Float64 Gram matrix ``Z Z^T`` (``R x R``, symmetric), cached until Z changes."""
+        if self._gram is None:
+            z64 = np.ascontiguousarray(self.Z, dtype=np.float64)
+            # dsyrk on the transposed (Fortran) view computes Z Z^T with half the flops.
+            g = blas.dsyrk(1.0, z64.T, trans=1, lower=0)
+            g = np.triu(g) + np.triu(g, 1).T
+            self._gram = g
+        return self._gram
+
+
+def psd_factor(gram: np.ndarray) -> np.ndarray:
+    """A factor ``L`` (``R x k``) with ``L L^T = gram`` for a symmetric PSD ``gram``.
+
+    Cholesky when positive definite (``k = R``); otherwise an eigen-decomposition keeping the
+    eigenvalues above ``R * eps * lambda_max`` (``k`` = numerical rank), so rank-deficient states
+    draw only ``k`` Gaussian directions.
+    """
+    u, info = lapack.dpotrf(gram, lower=0, clean=1)
+    if info == 0:
+        return np.ascontiguousarray(u.T)
+    w, v = np.linalg.eigh(gram)
+    wmax = max(float(w[-1]), 0.0)
+    keep = w > gram.shape[0] * np.finfo(np.float64).eps * wmax
+    if not np.any(keep):
+        return np.zeros((gram.shape[0], 1))
+    return np.ascontiguousarray(v[:, keep] * np.sqrt(w[keep]))
+
+
+def choose_path(policy: str, rows: int, n_in: int, n_out: int) -> str:
+    """Pick ``"dense"`` or ``"fast"`` for a dense layer from the cost model (or the policy)."""
+    if policy != "auto":
+        return policy
+    k = min(rows, n_in)
+    dense = n_in * n_out * _SECONDS_PER_DRAW + 2.0 * rows * n_in * n_out * _SECONDS_PER_FLOP
+    fast = k * n_out * _SECONDS_PER_DRAW + (
+        rows * rows * n_in + rows**3 / 3.0 + 2.0 * rows * k * n_out
+    ) * _SECONDS_PER_FLOP
+    return "fast" if fast < dense else "dense"
+
+
+# --------------------------------------------------------------------------------------------
+# Measurements
+# --------------------------------------------------------------------------------------------
+def effective_rank_from_gram(gram: np.ndarray) -> float:
+    """Effective rank ``tr S / lambda_max(S)`` of the covariance ``S`` of the rows.
+
+    ``gram`` is the ``n x n`` Gram matrix ``T T^T`` of ``n`` row vectors; the rows are centred by
+    their mean (``C gram C`` with ``C = I - 11^T/n``), whose nonzero eigenvalues are those of
+    ``n S``. Returns ``nan`` for an all-zero (rank-0) input.
+    """
+    n = gram.shape[0]
+    rm = gram.mean(axis=0)
+    gc = gram - rm[None, :] - rm[:, None] + rm.mean()
+    w = np.linalg.eigvalsh(gc)
+    wmax = w[-1]
+    if not wmax > 0:
+        return float("nan")
+    return float(np.clip(w, 0.0, None).sum() / wmax) if n > 1 else 1.0
+
+
+def effective_rank(T: np.ndarray) -> float:
+    """Effective rank of the rows of ``T`` (``n x N``): eigenvalues of the smaller side.
+
+    ``r_eff = tr S / lambda_max(S)``, ``S`` the covariance of the ``n`` rows centred by their
+    mean vector; computed from the ``n x n`` centred Gram when ``n <= N`` and from the ``N x N``
+    covariance otherwise (never an SVD of the large matrix). ``1 <= r_eff <= min(n - 1, N)``.
+    """
+    T = np.asarray(T, dtype=np.float64)
+    n, N = T.shape
+    if n <= N:
+        return effective_rank_from_gram(T @ T.T)
+    Tc = T - T.mean(axis=0)
+    w = np.linalg.eigvalsh(Tc.T @ Tc)
+    return float(np.clip(w, 0.0, None).sum() / w[-1]) if w[-1] > 0 else float("nan")
+
+
+def _block_gram(state: _State, rows: slice) -> np.ndarray:
+    return state.gram()[rows, rows]
+
+
+def _reff(state: _State, rows: slice) -> float:
+    n = rows.stop - rows.start
+    if n <= state.N:
+        return effective_rank_from_gram(_block_gram(state, rows))
+    return effective_rank(state.Z[rows])
+
+
+def _sample_geometry(gram_s: np.ndarray, N: int) -> dict[str, float]:
+    """Batch geometry of the signal rows from their Gram ``G_ab = z_a . z_b``.
+
+    mean_cosine: mean over pairs ``a != b`` of ``cos(z_a, z_b)``; gamma: mean over pairs of
+    ``z_a . z_b / N`` (Yang–Schoenholz ``gamma``/``lambda``); norm_dispersion:
+    ``Var_a |z_a| / E_a |z_a|^2`` (radial part of the sample variance, Luther–Seung S5/S6).
+    """
+    B = gram_s.shape[0]
+    d = np.diag(gram_s).copy()
+    norms = np.sqrt(np.clip(d, 0.0, None))
+    if B < 2:
+        return {"mean_cosine": float("nan"), "gamma": float("nan"), "norm_dispersion": 0.0}
+    off = ~np.eye(B, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = gram_s / np.outer(norms, norms)
+    return {
+        "mean_cosine": float(np.mean(cos[off])),
+        "gamma": float(np.mean(gram_s[off]) / N),
+        "norm_dispersion": float(np.var(norms) / np.mean(d)) if np.mean(d) > 0 else float("nan"),
+    }
+
+
+def _spectra(state: _State) -> dict[str, np.ndarray]:
+    """Signal covariance eigenvalues and normalised noise energy along their eigenvectors.
+
+    With ``C`` the signal covariance over the batch and ``D = E_a dx_a dx_a^T`` the noise
+    second-moment matrix, returns ``cov_eigvals`` (``lambda_i`` of ``C``, descending, length B)
+    and ``noise_proj`` (``u_i^T D u_i / tr D`` for the matching unit eigenvectors ``u_i``):
+    the inputs of the L7 integral for ``delta_BN chi``. Null directions carry the remaining
+    noise energy ``1 - sum(noise_proj)``.
+    """
+    B, N = state.B, state.N
+    if B > N:
+        raise ConfigError("families='spectra' needs batch_size <= width")
+    g = state.gram()
+    gs = g[:B, :B]
+    rm = gs.mean(axis=0)
+    gc = gs - rm[None, :] - rm[:, None] + rm.mean()
+    w, v = np.linalg.eigh(gc)
+    w, v = w[::-1], v[:, ::-1]
+    cross = g[:B, B:] - g[:B, B:].mean(axis=0, keepdims=True)  # (x_a - xbar) . dx_b
+    proj = (v.T @ cross) ** 2  # (B eigvecs, B noise vectors): (sqrt(w_i) u_i . dx_b)^2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        proj = np.where(w[:, None] > w[0] * 1e-12, proj / w[:, None], 0.0)
+    trace_d = float(np.trace(g[B:, B:]))
+    return {"cov_eigvals": np.clip(w, 0.0, None) / B,
+            "noise_proj": proj.sum(axis=1) / trace_d if trace_d > 0 else proj.sum(axis=1)}
+
+
+class _Recorder:
+    """Collects per-block measurements into arrays of length ``num_computations``."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.values: dict[str, np.ndarray] = {}
+
+    def put(self, key: str, j: int, value: float | np.ndarray) -> None:
+        arr = self.values.get(key)
+        if arr is None:
+            shape = (self.n,) + np.shape(value)
+            arr = np.full(shape, np.nan)
+            self.values[key] = arr
+        arr[j] = value
+
+
+def _measure(state: _State, m: Measure, j: int, rec: _Recorder, opts: EngineOptions) -> None:
+    B = state.B
+    mom = kernels.state_moments(state.Z, B, state.tangent)
+    loc = m.loc
+    rec.put(f"nu1_abs_signal_{loc}", j, mom[kernels.NU1_ABS])
+    rec.put(f"nu2_signal_{loc}", j, mom[kernels.NU2])
+    rec.put(f"mu2_signal_{loc}", j, mom[kernels.MU2])
+    rec.put(f"mu4_signal_{loc}", j, mom[kernels.MU4])
+    rec.put(f"sq_mean_signal_{loc}", j, mom[kernels.SQ_MEAN])
+    rec.put(f"nu1_abs_sq_signal_{loc}", j, mom[kernels.NU1_ABS_SQ])
+    if state.tangent:
+        t2 = mom[kernels.NU2_TANGENT]
+        log_mu2 = math.log(t2) + 2.0 * state.log_scale if t2 > 0 else -math.inf
+        rec.put(f"log_mu2_noise_{loc}", j, log_mu2)
+    if opts.compute_reff_signal:
+        rec.put(f"reff_signal_{loc}", j, _reff(state, slice(0, B)) if m.reff else -1.0)
+    if state.tangent and opts.compute_reff_noise:
+        rec.put(f"reff_noise_{loc}", j, _reff(state, slice(B, 2 * B)) if m.reff else -1.0)
+    if "sample_stats" in opts.families:
+        if B <= state.N or state.R <= 4 * state.N:
+            geo = _sample_geometry(_block_gram(state, slice(0, B)), state.N)
+        else:  # pragma: no cover - very large batches
+            zs = state.Z[:B].astype(np.float64)
+            geo = _sample_geometry(zs @ zs.T, state.N)
+        for k, v in geo.items():
+            rec.put(f"{k}_signal_{loc}", j, v)
+    if "spectra" in opts.families and state.tangent:
+        for k, v in _spectra(state).items():
+            rec.put(f"{k}_{loc}", j, v)
+
+
+# --------------------------------------------------------------------------------------------
+# Forward propagation
+# --------------------------------------------------------------------------------------------
+class _Tape:
+    """Forward records needed by the backward pass (dense path only)."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[Any, ...]] = []
+
+
+def _check_finite(state: _State, where: str) -> None:
+    s, t = kernels.row_block_sumsq(state.Z, state.B)
+    if not math.isfinite(s):
+        raise SimulationError(f"non-finite signal {where}")
+    if state.tangent and not math.isfinite(t):
+        raise SimulationError(f"non-finite tangent {where}")
+
+
+def _rescale_tangent(state: _State, where: str) -> None:
+    """Check finiteness; rescale the tangent rows to unit mean square, updating log_scale."""
+    s, t = kernels.row_block_sumsq(state.Z, state.B)
+    if not math.isfinite(s):
+        raise SimulationError(f"non-finite signal {where} (overflow: use dtype='float64' or a "
+                              "shallower network)")
+    if not state.tangent:
+        return
+    if not math.isfinite(t):
+        raise SimulationError(f"non-finite tangent {where}")
+    mu2 = t / (state.B * state.N)
+    if mu2 > 0:
+        state.Z[state.B:] *= state.Z.dtype.type(1.0 / math.sqrt(mu2))
+        state.log_scale += 0.5 * math.log(mu2)
+        state.modified()
+    else:
+        state.log_scale = -math.inf
+
+
+class Propagator:
+    """Runs one simulation of a `Network` (see module docstring)."""
+
+    def __init__(self, net: Network, opts: EngineOptions) -> None:
+        self.net = net
+        self.opts = opts
+        self.dtype = DTYPES[opts.dtype]
+        if opts.backward:
+            for layer in _walk(net.block):
+                if isinstance(layer, BatchNorm):
+                    raise ConfigError(
+                        "backward=True is not supported for networks with BatchNorm "
+                        "(gradients through batch statistics are not implemented)"
+                    )
+        self.path_counts = {"dense": 0, "fast": 0}
+
+    # -- public ---------------------------------------------------------------------------
+    def run(
+        self,
+        x: np.ndarray,
+        dx: np.ndarray | None,
+        weights: GaussianStream,
+        cotangent: GaussianStream | None = None,
+    ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+        """Propagate inputs ``x`` (``B x D``) and tangent ``dx`` through the network.
+
+        Returns ``(per_block, scalars)``: ``per_block[key]`` has length ``num_computations``
+        (one entry per measured block), ``scalars`` holds per-simulation numbers
+        (e.g. ``log_grad_sq_input`` in backward mode).
+        """
+        net, opts = self.net, self.opts
+        B = x.shape[0]
+        if net.uses_batchnorm and B < 2:
+            raise ConfigError(f"batch_size={B} is not allowed with batch norm; it must be >= 2")
+        tangent = opts.tangent and dx is not None
+        Z = np.empty((2 * B if tangent else B, x.shape[1]), dtype=self.dtype)
+        Z[:B] = x
+        if tangent:
+            Z[B:] = dx
+        state = _State(Z, B, tangent)
+        rec = _Recorder(len(net.measured_blocks))
+        tape = _Tape() if opts.backward else None
+        scalars: dict[str, float] = {}
+        if net.stem is not None:
+            self._dense(state, net.stem, 1, weights, tape, None, rec)
+            _rescale_tangent(state, "after the stem")
+        for l in range(1, net.depth + 1):
+            j = l // net.measure_every - 1 if l % net.measure_every == 0 else None
+            self._layers(state, net.block, l, j, weights, tape, rec)
+            _rescale_tangent(state, f"at block l={l} of network '{net.name}'")
+            if tape is not None:
+                tape.ops.append(("block_end",))
+        if tape is not None:
+            self._backward(state, tape, cotangent, weights, rec, scalars)
+        return rec.values, scalars
+
+    # -- layers ---------------------------------------------------------------------------
+    def _layers(
+        self,
+        state: _State,
+        layers: Iterable[Layer],
+        l: int,
+        j: int | None,
+        weights: GaussianStream,
+        tape: _Tape | None,
+        rec: _Recorder,
+    ) -> None:
+        for layer in layers:
+            if isinstance(layer, Measure):
+                if j is not None:
+                    _measure(state, layer, j, rec, self.opts)
+                    if tape is not None:
+                        tape.ops.append(("measure", layer.loc, j))
+            elif isinstance(layer, Dense):
+                self._dense(state, layer, l, weights, tape, j, rec)
+            elif isinstance(layer, Activation):
+                self._activation(state, layer, tape)
+            elif isinstance(layer, BatchNorm):
+                kernels.batchnorm_inplace(state.Z, state.B, layer.epsilon, state.tangent)
+                state.modified()
+            elif isinstance(layer, Residual):
+                skip = state.Z.copy()
+                skip_log = state.log_scale
+                if tape is not None:
+                    tape.ops.append(("res_start",))
+                self._layers(state, layer.branch, l, j, weights, tape, rec)
+                if state.Z.shape != skip.shape:
+                    raise ConfigError(
+                        f"a residual branch must keep the width: input {skip.shape[1]}, "
+                        f"output {state.Z.shape[1]}"
+                    )
+                _merge(state, skip, skip_log)
+                if tape is not None:
+                    tape.ops.append(("res_merge",))
+            else:  # pragma: no cover - guarded by spec validation
+                raise ConfigError(f"unsupported layer {layer!r}")
+
+    def _dense(
+        self,
+        state: _State,
+        layer: Dense,
+        l: int,
+        weights: GaussianStream,
+        tape: _Tape | None,
+        j: int | None,
+        rec: _Recorder,
+    ) -> None:
+        n_in = state.N
+        n_out = layer.out_width(l, n_in)
+        scale = math.sqrt(layer.weight_var_at(l) / n_in)
+        path = "dense" if tape is not None else choose_path(self.opts.path, state.R, n_in, n_out)
+        self.path_counts[path] += 1
+        if path == "fast":
+            factor = psd_factor(state.gram())
+            g = weights.standard_normal((factor.shape[1], n_out), dtype=self.dtype)
+            out = (factor * scale).astype(self.dtype) @ g
+        else:
+            ticket = weights.get_state()
+            wt = weights.standard_normal((n_in, n_out), dtype=self.dtype, scale=scale)
+            if tape is not None:
+                tape.ops.append(("dense", layer, l, j, ticket, n_in, n_out, scale,
+                                 state.Z[: state.B].copy()))
+            out = state.Z @ wt
+        sb2 = layer.bias_var_at(l)
+        if sb2 > 0:
+            out[: state.B] += weights.standard_normal((n_out,), dtype=self.dtype,
+                                                      scale=math.sqrt(sb2))
+        state.set(np.ascontiguousarray(out))
+
+    def _activation(self, state: _State, layer: Activation, tape: _Tape | None) -> None:
+        act = get_activation(layer.name)
+        B = state.B
+        if tape is not None:
+            tape.ops.append(("act", act.derivative(state.Z[:B]).astype(self.dtype)))
+        if act.kernel_id >= 0:
+            kernels.activation_inplace(state.Z, B, act.kernel_id, state.tangent)
+        else:
+            z = state.Z[:B]
+            d = act.derivative(z)
+            state.Z[:B] = act.fn(z)
+            if state.tangent:
+                state.Z[B:] *= d
+        state.modified()
+
+    # -- backward -------------------------------------------------------------------------
+    def _backward(
+        self,
+        state: _State,
+        tape: _Tape,
+        cotangent: GaussianStream | None,
+        weights: GaussianStream,
+        rec: _Recorder,
+        scalars: dict[str, float],
+    ) -> None:
+        """Propagate a cotangent ``g^L ~ N(0, I)`` (one per input) back to the input.
+
+        Records ``log_grad_sq_<loc>`` = log of ``E_a |g_a|^2 / N`` at measured points and, for
+        named dense layers, per-entry gradient second moments (per example, averaged over the
+        batch): ``log_chi_w_<name> = log E_a[mean_i g_ai^2 * mean_j x_aj^2]`` and
+        ``log_chi_b_<name> = log E_a mean_i g_ai^2`` with ``g`` the gradient at the layer output.
+        """
+        if cotangent is None:
+            raise ConfigError("backward=True needs a cotangent stream")
+        B = state.B
+        g = cotangent.standard_normal((B, state.N), dtype=np.float64)
+        log_g = 0.0
+        stack: list[tuple[np.ndarray, float]] = []
+        for op in reversed(tape.ops):
+            kind = op[0]
+            if kind == "block_end":
+                ms = float(np.mean(g * g))
+                if not math.isfinite(ms):
+                    raise SimulationError("non-finite cotangent in the backward pass")
+                if ms > 0:
+                    g /= math.sqrt(ms)
+                    log_g += 0.5 * math.log(ms)
+            elif kind == "measure":
+                _, loc, j = op
+                rec.put(f"log_grad_sq_{loc}", j, _log_mean_sq(g) + 2 * log_g)
+            elif kind == "act":
+                g = g * op[1]
+            elif kind == "res_merge":  # reversed order: the merge comes first
+                stack.append((g.copy(), log_g))
+            elif kind == "res_start":
+                skip_g, skip_log = stack.pop()
+                if skip_log != log_g:  # pragma: no cover - rescaling happens at block ends only
+                    raise AssertionError("inconsistent cotangent scales")
+                g = g + skip_g
+            elif kind == "dense":
+                _, layer, l, j, ticket, n_in, n_out, scale, x_in = op
+                if layer.name is not None and j is not None:
+                    gy2 = np.mean(g * g, axis=1)  # per example mean_i g_ai^2
+                    x2 = np.mean(np.asarray(x_in, np.float64) ** 2, axis=1)
+                    rec.put(f"log_chi_b_{layer.name}", j, math.log(np.mean(gy2)) + 2 * log_g)
+                    rec.put(f"log_chi_w_{layer.name}", j,
+                            math.log(np.mean(gy2 * x2)) + 2 * log_g)
+                saved = weights.get_state()
+                weights.set_state(ticket)
+                wt = weights.standard_normal((n_in, n_out), dtype=np.float64, scale=scale) \
+                    if self.dtype == np.float64 else \
+                    weights.standard_normal((n_in, n_out), dtype=self.dtype, scale=scale)
+                weights.set_state(saved)
+                g = g @ np.asarray(wt, dtype=np.float64).T
+        scalars["log_grad_sq_input"] = _log_mean_sq(g) + 2 * log_g
+
+
+def _log_mean_sq(g: np.ndarray) -> float:
+    ms = float(np.mean(g * g))
+    return math.log(ms) if ms > 0 else -math.inf
+
+
+def _merge(state: _State, skip: np.ndarray, skip_log: float) -> None:
+    """``x <- x_skip + F(x)``; tangents combined at their common log-scale."""
+    B = state.B
+    Z = state.Z
+    Z[:B] += skip[:B]
+    if state.tangent:
+        a, b = state.log_scale, skip_log
+        top = max(a, b)
+        if top == -math.inf:
+            return
+        fa = math.exp(a - top) if a > -math.inf else 0.0
+        fb = math.exp(b - top) if b > -math.inf else 0.0
+        Z[B:] *= Z.dtype.type(fa)
+        Z[B:] += Z.dtype.type(fb) * skip[B:]
+        state.log_scale = top
+    state.modified()
+
+
+def _walk(layers: Iterable[Layer]) -> list[Layer]:
+    out: list[Layer] = []
+    for layer in layers:
+        out.append(layer)
+        if isinstance(layer, Residual):
+            out.extend(_walk(layer.branch))
+    return out
+
+
+MeasureHook = Callable[[str, int, np.ndarray], None]

@@ -1,0 +1,261 @@
+"""Experiments: many independent simulations of one network configuration.
+
+`run_experiment` mirrors moments-dnns' ``run_experiment`` (same parameters, same result keys);
+`run_network` runs any `simulate.spec.Network` on any inputs.
+
+Randomness. Simulation ``i`` of an experiment with seed ``s`` draws everything from
+``SeedSequence(s, spawn_key=(i, k))``: ``k = 0`` inputs and input noise (numpy Generator),
+``k = 1`` weights, ``k = 2`` the backward cotangent (counter-based `GaussianStream`). Results
+therefore depend only on ``(s, i)``, never on thread counts or on how simulations are split
+across workers.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from simulate import spec as specs
+from simulate.engine import EngineOptions, Propagator
+from simulate.errors import ConfigError, check_choice, check_nonnegative, check_positive_int
+from simulate.inputs import DATASETS, InputSource, make_input_source
+from simulate.results import SimulationResults
+from simulate.rng import GaussianStream
+
+KERNEL_SIZES = (1,)
+
+
+def package_version() -> str:
+    """Installed version of dnn-moments (``"unknown"`` when running from a bare checkout)."""
+    try:
+        from importlib.metadata import version
+
+        return version("dnn-moments")
+    except Exception:  # noqa: BLE001 - metadata missing in a bare checkout
+        return "unknown"
+
+
+def simulation_seeds(seed: int, index: int) -> tuple[np.random.Generator, GaussianStream,
+                                                     GaussianStream]:
+    """Generators of simulation ``index``: (inputs+noise Generator, weight stream, cotangent)."""
+    data = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 0))))
+    weights = GaussianStream(np.random.SeedSequence(seed, spawn_key=(index, 1)))
+    cot = GaussianStream(np.random.SeedSequence(seed, spawn_key=(index, 2)))
+    return data, weights, cot
+
+
+def run_network(
+    net: specs.Network,
+    inputs: InputSource | np.ndarray,
+    *,
+    batch_size: int | None = None,
+    num_sims: int = 1,
+    seed: int = 0,
+    options: EngineOptions | None = None,
+    quiet: bool = False,
+    config: dict[str, Any] | None = None,
+) -> SimulationResults:
+    """Run ``num_sims`` independent simulations of ``net``.
+
+    inputs: an `InputSource` (a fresh batch of ``batch_size`` inputs per simulation) or a fixed
+        array ``(B, D)`` used as-is in every simulation (e.g. two inputs for correlations).
+    Returns per-block arrays ``(num_sims, num_computations)`` under ``<quantity>_<loc>`` plus the
+    derived ``mu2_noise``, ``chi``, ``log_chi`` keys (``chi = sqrt(mu2(dx) / mu2(x))``, relative
+    to unit input SNR: inputs are standardised and the input noise has unit variance).
+    """
+    options = options or EngineOptions()
+    num_sims = check_positive_int("num_sims", num_sims)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"seed={seed!r} is not allowed; it must be an integer >= 0")
+    if isinstance(inputs, np.ndarray):
+        if inputs.ndim != 2 or inputs.shape[0] < 1:
+            raise ConfigError(f"inputs has shape {inputs.shape}; a fixed batch must be (B, D)")
+        batch_size = inputs.shape[0]
+    else:
+        batch_size = check_positive_int("batch_size", batch_size)
+        if len(inputs.shape) != 1:
+            raise ConfigError(
+                f"inputs of shape {inputs.shape} need convolutional layers, which are not "
+                "implemented; use kernel_size=1"
+            )
+    if net.uses_batchnorm and batch_size < 2:
+        raise ConfigError(
+            f"batch_size={batch_size} is not allowed with batch norm; it must be >= 2"
+        )
+    prop = Propagator(net, options)
+    per_block: dict[str, list[np.ndarray]] = {}
+    scalars: dict[str, list[float]] = {}
+    t0 = time.perf_counter()
+    for i in tqdm(range(num_sims), desc=f"{net.name}", unit="sim", disable=quiet, delay=1.0,
+                  file=sys.stderr, leave=False):
+        data_rng, weights, cot = simulation_seeds(int(seed), i)
+        if isinstance(inputs, np.ndarray):
+            x = inputs
+        else:
+            x = inputs.sample(batch_size, data_rng)
+        dx = data_rng.standard_normal(x.shape) if options.tangent else None
+        rec, sc = prop.run(x, dx, weights, cot if options.backward else None)
+        for k, v in rec.items():
+            per_block.setdefault(k, []).append(v)
+        for k, v in sc.items():
+            scalars.setdefault(k, []).append(v)
+    elapsed = time.perf_counter() - t0
+    arrays: dict[str, np.ndarray] = {k: np.stack(v) for k, v in per_block.items()}
+    arrays.update({k: np.asarray(v, dtype=np.float64) for k, v in scalars.items()})
+    _derive_noise_quantities(arrays)
+    depth = np.asarray(net.measured_blocks, dtype=np.int64)
+    metadata = {
+        "network": net.to_dict(),
+        "options": {
+            "tangent": options.tangent, "backward": options.backward, "path": options.path,
+            "dtype": options.dtype, "families": list(options.families),
+            "compute_reff_signal": options.compute_reff_signal,
+            "compute_reff_noise": options.compute_reff_noise,
+        },
+        "inputs": "fixed array" if isinstance(inputs, np.ndarray) else inputs.name,
+        "batch_size": batch_size,
+        "num_sims": num_sims,
+        "seed": int(seed),
+        "config": config or {},
+        "package": "dnn-moments",
+        "version": package_version(),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpus",
+        "seconds": elapsed,
+        "seconds_per_sim": elapsed / num_sims,
+        "dense_layers_by_path": dict(prop.path_counts),
+    }
+    return SimulationResults(arrays, depth, net.res_depth, metadata)
+
+
+def _derive_noise_quantities(arrays: dict[str, np.ndarray]) -> None:
+    """Add ``mu2_noise``, ``log_chi`` and ``chi`` for every loc with a tangent record."""
+    for key in [k for k in arrays if k.startswith("log_mu2_noise_")]:
+        loc = key[len("log_mu2_noise_"):]
+        log_mu2 = arrays[key]
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            arrays[f"mu2_noise_{loc}"] = np.exp(log_mu2)
+            log_chi = 0.5 * (log_mu2 - np.log(arrays[f"mu2_signal_{loc}"]))
+            arrays[f"log_chi_{loc}"] = log_chi
+            arrays[f"chi_{loc}"] = np.exp(log_chi)
+
+
+def run_experiment(
+    architecture: str,
+    total_depth: int,
+    kernel_size: int,
+    num_channels: int,
+    batch_size: int,
+    num_sims: int,
+    boundary: str = "periodic",
+    dataset: str = "cifar10",
+    epsilon: float = 0.001,
+    res_depth: int = 2,
+    num_computations: int = 100,
+    seed: int = 0,
+    compute_reff_signal: bool = True,
+    compute_reff_noise: bool = True,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    quiet: bool = False,
+    dtype: str = "float32",
+    path: str = "auto",
+    families: Sequence[str] = ("moments",),
+) -> SimulationResults:
+    """moments-dnns' ``run_experiment``: same parameters, same result keys and shapes.
+
+    architecture: ``vanilla``, ``bn_ff`` or ``bn_res``; total_depth: layers (``bn_res``: units);
+    kernel_size: 1 (fully connected; convolutions are not implemented yet); num_channels: width
+    N; batch_size: B inputs per simulation; num_sims: independent simulations; boundary: only
+    relevant for convolutions; dataset: ``cifar10``, ``mnist`` (local files via ``data_dir`` or
+    ``DNN_MOMENTS_DATA_DIR``), or the embedded ``gaussian``, ``correlated``, ``natural``;
+    epsilon: batch-norm fuzz factor; res_depth: layers per residual unit; num_computations:
+    measurements, every ``total_depth // num_computations`` layers; seed: seeds everything
+    (moments-dnns ``numpy_seed``); compute_reff_signal / compute_reff_noise: effective ranks.
+    """
+    check_choice("architecture", architecture, specs.ARCHITECTURES)
+    check_choice("dataset", dataset, DATASETS)
+    check_choice("boundary", boundary, ("periodic", "symmetric", "zero_padding"))
+    total_depth = check_positive_int("total_depth", total_depth)
+    num_channels = check_positive_int("num_channels", num_channels)
+    batch_size = check_positive_int("batch_size", batch_size)
+    num_sims = check_positive_int("num_sims", num_sims)
+    num_computations = check_positive_int("num_computations", num_computations)
+    res_depth = check_positive_int("res_depth", res_depth)
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    if kernel_size not in KERNEL_SIZES:
+        raise ConfigError(
+            f"kernel_size={kernel_size} is not allowed yet; only kernel_size=1 (fully connected) "
+            "is implemented (convolutions are planned)"
+        )
+    epsilon = check_nonnegative("epsilon", epsilon)
+    if total_depth % num_computations:
+        raise ConfigError(
+            f"total_depth={total_depth} is not allowed with num_computations={num_computations}; "
+            "total_depth must be a multiple of num_computations"
+        )
+    if architecture in ("bn_ff", "bn_res") and batch_size < 2:
+        raise ConfigError(f"batch_size={batch_size} is not allowed with batch norm "
+                          f"(architecture={architecture!r}); it must be >= 2")
+    every = total_depth // num_computations
+    if architecture == "vanilla":
+        net = specs.vanilla(num_channels, total_depth, every)
+    elif architecture == "bn_ff":
+        net = specs.bn_ff(num_channels, total_depth, epsilon, every)
+    else:
+        net = specs.bn_res(num_channels, total_depth, res_depth, epsilon, every)
+    source = make_input_source(dataset, kernel_size=kernel_size, data_dir=data_dir)
+    options = EngineOptions(path=path, dtype=dtype, families=tuple(families),
+                            compute_reff_signal=compute_reff_signal,
+                            compute_reff_noise=compute_reff_noise)
+    config = {
+        "architecture": architecture, "total_depth": total_depth, "kernel_size": kernel_size,
+        "num_channels": num_channels, "batch_size": batch_size, "num_sims": num_sims,
+        "boundary": boundary, "dataset": dataset, "epsilon": epsilon, "res_depth": res_depth,
+        "num_computations": num_computations, "seed": seed,
+        "compute_reff_signal": compute_reff_signal, "compute_reff_noise": compute_reff_noise,
+        "data_dir": None if data_dir is None else str(data_dir),
+    }
+    res = run_network(net, source, batch_size=batch_size, num_sims=num_sims, seed=seed,
+                      options=options, quiet=quiet, config=config)
+    if architecture != "bn_res":
+        res = res.replace(res_depth=res_depth)  # moments-dnns stores res_depth for every run
+    return res
+
+
+def summary_table(res: SimulationResults, locs: Sequence[str] | None = None,
+                  at: Sequence[int] | None = None) -> str:
+    """Plain-text table of sim means (and 16–84% bands) of key moments at a few depths."""
+    locs = list(locs or res.locs)
+    depth = np.asarray(res.depth)
+    if at is None:
+        idx = sorted({0, len(depth) // 4, len(depth) // 2, len(depth) - 1})
+    else:
+        idx = [int(np.searchsorted(depth, a)) for a in at]
+    cols = [("log chi", "log_chi_"), ("mu2(x)", "mu2_signal_"), ("nu1(|x|)", "nu1_abs_signal_"),
+            ("mu4(x)", "mu4_signal_"), ("reff(x)", "reff_signal_"), ("reff(dx)", "reff_noise_")]
+    lines = [f"{'depth':>6} {'loc':>5} " + " ".join(f"{c[0]:>22}" for c in cols)]
+    for i in idx:
+        for loc in locs:
+            cells = []
+            for _, pre in cols:
+                k = pre + loc
+                if k not in res.arrays or np.all(res.arrays[k][:, i] == -1):
+                    cells.append(f"{'':>22}")
+                    continue
+                v = res.arrays[k][:, i]
+                lo, hi = np.percentile(v, [16, 84])
+                cells.append(f"{np.mean(v):>9.4g} [{lo:.3g},{hi:.3g}]".rjust(22))
+            lines.append(f"{depth[i]:>6} {loc:>5} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+__all__ = ["run_experiment", "run_network", "summary_table", "simulation_seeds"]

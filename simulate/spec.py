@@ -1,0 +1,401 @@
+"""Explicit, serialisable description of the networks the engine runs.
+
+A `Network` is an optional *stem* (a linear map from the input dimension to the width) followed
+by a *block* repeated ``depth`` times; inside the block, layers are:
+
+* `Dense`: fan-in-scaled Gaussian weights ``W_ij ~ N(0, sigma_w^2(l) / fan_in)`` and optional
+  Gaussian biases ``b_i ~ N(0, sigma_b^2(l))`` with variance schedules
+  ``sigma^2(l) = sigma^2 * l^(-beta)`` over the block index ``l = 1..depth`` (variance variation)
+  and an optional per-block output width (width variation);
+* `BatchNorm`: per-unit batch normalisation without affine parameters (tangent divided by the
+  frozen batch statistics, Labatie's convention);
+* `Activation`: an activation from `simulate.activations`;
+* `Residual`: ``x <- x + F(x)`` with the branch ``F`` given as a tuple of layers;
+* `Measure`: a named measurement point (``loc1``...), recorded at blocks ``l`` with
+  ``l % measure_every == 0``; ``reff=True`` asks for effective ranks there.
+
+Builders give the networks of THEORY.md: `vanilla`, `bn_ff`, `bn_res` (moments-dnns, FC),
+`kaiming_ff` (Luther & Seung), `full_resnet` and `reduced_resnet` (Yang & Schoenholz).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from simulate.activations import get_activation
+from simulate.errors import ConfigError, check_nonnegative, check_positive_int
+
+
+@dataclasses.dataclass(frozen=True)
+class Dense:
+    """Dense layer ``y = W x + b`` with fan-in-scaled Gaussian weights.
+
+    width: output width; ``None`` keeps the input width; a tuple gives the width of block ``l``
+        at index ``l - 1`` (width variation).
+    weight_var, bias_var: ``sigma_w^2``, ``sigma_b^2`` (He = 2, LeCun = 1).
+    weight_beta, bias_beta: schedule exponents, ``sigma^2(l) = sigma^2 l^(-beta)``.
+    name: optional name; named layers report per-parameter gradient norms in backward mode.
+    """
+
+    width: int | tuple[int, ...] | None = None
+    weight_var: float = 2.0
+    bias_var: float = 0.0
+    weight_beta: float = 0.0
+    bias_beta: float = 0.0
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.width, list):
+            object.__setattr__(self, "width", tuple(self.width))
+        if isinstance(self.width, tuple):
+            if not self.width:
+                raise ConfigError("width=() is not allowed; give one width per block")
+            for w in self.width:
+                check_positive_int("width", w)
+        elif self.width is not None:
+            check_positive_int("width", self.width)
+        check_nonnegative("weight_var", self.weight_var)
+        check_nonnegative("bias_var", self.bias_var)
+        for nm in ("weight_beta", "bias_beta"):
+            v = getattr(self, nm)
+            if not isinstance(v, (int, float)) or v != v:
+                raise ConfigError(f"{nm}={v!r} is not allowed; it must be a real number")
+
+    def out_width(self, l: int, in_width: int) -> int:
+        """Output width at block ``l`` (1-based) given the input width."""
+        if self.width is None:
+            return in_width
+        if isinstance(self.width, tuple):
+            if l > len(self.width):
+                raise ConfigError(
+                    f"width has {len(self.width)} entries but block l={l} was requested; "
+                    "give one width per block"
+                )
+            return self.width[l - 1]
+        return self.width
+
+    def weight_var_at(self, l: int) -> float:
+        """``sigma_w^2(l) = sigma_w^2 * l^(-beta_w)``."""
+        return self.weight_var * float(l) ** (-self.weight_beta)
+
+    def bias_var_at(self, l: int) -> float:
+        """``sigma_b^2(l) = sigma_b^2 * l^(-beta_b)``."""
+        return self.bias_var * float(l) ** (-self.bias_beta)
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchNorm:
+    """Per-unit batch normalisation over the batch, ``z = (y - m) / sqrt(s^2 + epsilon)``."""
+
+    epsilon: float = 1e-3
+
+    def __post_init__(self) -> None:
+        check_nonnegative("epsilon", self.epsilon)
+
+
+@dataclasses.dataclass(frozen=True)
+class Activation:
+    """Elementwise activation ``x = phi(z)``, tangent ``dx = phi'(z) dz``."""
+
+    name: str = "relu"
+
+    def __post_init__(self) -> None:
+        get_activation(self.name)  # raises ConfigError listing the registered names
+
+
+@dataclasses.dataclass(frozen=True)
+class Measure:
+    """A measurement point; ``reff=True`` also records effective ranks there."""
+
+    loc: str
+    reff: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.loc, str) or not self.loc.isidentifier():
+            raise ConfigError(f"loc={self.loc!r} is not allowed; use an identifier like 'loc1'")
+
+
+@dataclasses.dataclass(frozen=True)
+class Residual:
+    """Residual unit ``x <- x + F(x)``; ``branch`` is the sequence of layers of ``F``."""
+
+    branch: tuple[Layer, ...]
+
+    def __post_init__(self) -> None:
+        if isinstance(self.branch, list):
+            object.__setattr__(self, "branch", tuple(self.branch))
+        if not self.branch:
+            raise ConfigError("branch=() is not allowed; a residual branch needs layers")
+        _check_layers(self.branch, "branch")
+
+
+Layer = Dense | BatchNorm | Activation | Measure | Residual
+_LAYER_TYPES = {"dense": Dense, "batchnorm": BatchNorm, "activation": Activation,
+                "measure": Measure, "residual": Residual}
+
+
+def _check_layers(layers: Sequence[Any], where: str) -> None:
+    for layer in layers:
+        if not isinstance(layer, tuple(_LAYER_TYPES.values())):
+            raise ConfigError(
+                f"{where} contains {layer!r}; allowed layers: Dense, BatchNorm, Activation, "
+                "Measure, Residual"
+            )
+
+
+def _measure_locs(layers: Sequence[Layer]) -> list[Measure]:
+    out: list[Measure] = []
+    for layer in layers:
+        if isinstance(layer, Measure):
+            out.append(layer)
+        elif isinstance(layer, Residual):
+            out.extend(_measure_locs(layer.branch))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """A network: optional stem, then ``block`` repeated ``depth`` times.
+
+    measure_every: measurements at blocks ``l`` with ``l % measure_every == 0`` (moments-dnns'
+        ``total_depth // num_computations``).
+    name: architecture name (``vanilla``, ``bn_ff``, ``bn_res`` or free text).
+    res_depth: layers per residual branch (moments-dnns key; 0 when not a resnet).
+    """
+
+    block: tuple[Layer, ...]
+    depth: int
+    stem: Dense | None = None
+    measure_every: int = 1
+    name: str = "custom"
+    res_depth: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.block, list):
+            object.__setattr__(self, "block", tuple(self.block))
+        if not self.block:
+            raise ConfigError("block=() is not allowed; a network needs at least one layer")
+        _check_layers(self.block, "block")
+        check_positive_int("depth", self.depth)
+        check_positive_int("measure_every", self.measure_every)
+        if self.depth % self.measure_every:
+            raise ConfigError(
+                f"measure_every={self.measure_every} is not allowed; it must divide "
+                f"depth={self.depth}"
+            )
+        if self.stem is not None and not isinstance(self.stem, Dense):
+            raise ConfigError(
+                f"stem={self.stem!r} is not allowed; it must be a Dense layer or None"
+            )
+        if self.stem is not None and not isinstance(self.stem.width, int):
+            raise ConfigError("stem.width must be an integer (the network width)")
+        locs = [m.loc for m in _measure_locs(self.block)]
+        if len(set(locs)) != len(locs):
+            raise ConfigError(f"measurement locs {locs} are not allowed; loc names must be unique")
+        for layer in _walk(self.block):
+            if isinstance(layer, Dense) and isinstance(layer.width, tuple):
+                if len(layer.width) < self.depth:
+                    raise ConfigError(
+                        f"width has {len(layer.width)} entries; it needs depth={self.depth}"
+                    )
+
+    @property
+    def measures(self) -> list[Measure]:
+        """The measurement points of one block, in propagation order."""
+        return _measure_locs(self.block)
+
+    @property
+    def measured_blocks(self) -> list[int]:
+        """Block indices ``l`` at which measurements are recorded."""
+        return list(range(self.measure_every, self.depth + 1, self.measure_every))
+
+    @property
+    def uses_batchnorm(self) -> bool:
+        """Whether any layer is a batch norm (requires batch size >= 2)."""
+        return any(isinstance(layer, BatchNorm) for layer in _walk(self.block))
+
+    def replace(self, **changes: Any) -> Network:
+        """Copy with some fields changed (immutable update)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable description (inverse of `Network.from_dict`)."""
+        return {
+            "name": self.name,
+            "depth": self.depth,
+            "measure_every": self.measure_every,
+            "res_depth": self.res_depth,
+            "stem": None if self.stem is None else _layer_to_dict(self.stem),
+            "block": [_layer_to_dict(x) for x in self.block],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Network:
+        """Rebuild a network from `Network.to_dict` output."""
+        return cls(
+            block=tuple(_layer_from_dict(x) for x in d["block"]),
+            depth=d["depth"],
+            stem=None if d.get("stem") is None else _layer_from_dict(d["stem"]),
+            measure_every=d.get("measure_every", 1),
+            name=d.get("name", "custom"),
+            res_depth=d.get("res_depth", 0),
+        )
+
+    def to_json(self) -> str:
+        """Compact JSON string of `to_dict`."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _walk(layers: Sequence[Layer]) -> list[Layer]:
+    out: list[Layer] = []
+    for layer in layers:
+        out.append(layer)
+        if isinstance(layer, Residual):
+            out.extend(_walk(layer.branch))
+    return out
+
+
+def _layer_to_dict(layer: Layer) -> dict[str, Any]:
+    kind = {v: k for k, v in _LAYER_TYPES.items()}[type(layer)]
+    d: dict[str, Any] = {"type": kind}
+    for f in dataclasses.fields(layer):
+        v = getattr(layer, f.name)
+        if isinstance(layer, Residual) and f.name == "branch":
+            v = [_layer_to_dict(x) for x in v]
+        elif isinstance(v, tuple):
+            v = list(v)
+        d[f.name] = v
+    return d
+
+
+def _layer_from_dict(d: dict[str, Any]) -> Layer:
+    d = dict(d)
+    kind = d.pop("type")
+    if kind not in _LAYER_TYPES:
+        raise ConfigError(f"type={kind!r} is not allowed; choose one of {', '.join(_LAYER_TYPES)}")
+    if kind == "residual":
+        d["branch"] = tuple(_layer_from_dict(x) for x in d["branch"])
+    if kind == "dense" and isinstance(d.get("width"), list):
+        d["width"] = tuple(d["width"])
+    return _LAYER_TYPES[kind](**d)
+
+
+# --------------------------------------------------------------------------------------------
+# Builders
+# --------------------------------------------------------------------------------------------
+HE, LECUN = 2.0, 1.0
+
+
+def lecun_stem(width: int) -> Dense:
+    """moments-dnns "original model" for kernel_size 1: LeCun-normal linear map, no bias."""
+    return Dense(width=check_positive_int("num_channels", width), weight_var=LECUN)
+
+
+def vanilla(width: int, depth: int, measure_every: int = 1) -> Network:
+    """moments-dnns ``vanilla`` (FC): loc1 = x^{l-1} -> He dense -> loc2 -> ReLU -> loc3."""
+    block = (Measure("loc1"), Dense(weight_var=HE), Measure("loc2"), Activation("relu"),
+             Measure("loc3", reff=True))
+    return Network(block, depth, lecun_stem(width), measure_every, "vanilla")
+
+
+def bn_ff(width: int, depth: int, epsilon: float = 1e-3, measure_every: int = 1) -> Network:
+    """moments-dnns ``bn_ff`` (FC): loc1 -> dense -> loc2 -> BN -> loc3 -> ReLU -> loc4."""
+    block = (Measure("loc1"), Dense(weight_var=HE), Measure("loc2"), BatchNorm(epsilon),
+             Measure("loc3"), Activation("relu"), Measure("loc4", reff=True))
+    return Network(block, depth, lecun_stem(width), measure_every, "bn_ff")
+
+
+def bn_res(
+    width: int, depth: int, res_depth: int = 2, epsilon: float = 1e-3, measure_every: int = 1
+) -> Network:
+    """moments-dnns ``bn_res`` (FC): pre-activation units ``x + (dense . ReLU . BN)^H (x)``.
+
+    Measurements in the first layer of each unit: loc1 = x^{l-1} -> BN -> loc2 -> ReLU -> loc3
+    (effective ranks) -> dense -> loc4; loc5 = x^l after the addition. ``depth`` counts units.
+    """
+    res_depth = check_positive_int("res_depth", res_depth)
+    first = (Measure("loc1"), BatchNorm(epsilon), Measure("loc2"), Activation("relu"),
+             Measure("loc3", reff=True), Dense(weight_var=HE), Measure("loc4"))
+    rest = (BatchNorm(epsilon), Activation("relu"), Dense(weight_var=HE)) * (res_depth - 1)
+    block = (Residual(first + rest), Measure("loc5"))
+    return Network(block, depth, lecun_stem(width), measure_every, "bn_res", res_depth)
+
+
+def kaiming_ff(
+    width: int, depth: int, batchnorm: bool = False, epsilon: float = 1e-3, measure_every: int = 1
+) -> Network:
+    """Luther & Seung FC net: ``z^l = W^l x^{l-1}`` (Kaiming, zero bias), ``x^l = ReLU(z^l)``.
+
+    No stem: the first layer maps the input dimension to ``width`` with variance ``2 / N_0``.
+    Locs: ``pre`` = z^l (BN input when ``batchnorm``), ``bn`` = BN output, ``post`` = x^l.
+    """
+    block: tuple[Layer, ...] = (Dense(width=check_positive_int("width", width), weight_var=HE),
+                                Measure("pre"))
+    if batchnorm:
+        block += (BatchNorm(epsilon), Measure("bn"))
+    block += (Activation("relu"), Measure("post", reff=True))
+    name = "kaiming_bn_ff" if batchnorm else "kaiming_ff"
+    return Network(block, depth, None, measure_every, name)
+
+
+def full_resnet(
+    width: int,
+    depth: int,
+    activation: str = "tanh",
+    *,
+    sigma_w2: float = 1.0,
+    sigma_v2: float = 1.0,
+    sigma_b2: float = 0.0,
+    sigma_a2: float = 0.0,
+    beta_w: float = 0.0,
+    beta_v: float = 0.0,
+    beta_b: float = 0.0,
+    beta_a: float = 0.0,
+    hidden_widths: Sequence[int] | None = None,
+    measure_every: int = 1,
+) -> Network:
+    """Yang & Schoenholz full resnet ``x <- x + V phi(W x + b) + a`` (no BN, no stem).
+
+    ``W: N -> M_l`` with variance ``sigma_w^2(l)/N``, ``V: M_l -> N`` with ``sigma_v^2(l)/M_l``;
+    ``hidden_widths`` gives ``M_l`` per block (default ``M_l = N``). Locs: ``h`` (= W x + b),
+    ``x`` (after the addition). Dense layers are named ``W`` and ``V`` for gradient records.
+    """
+    width = check_positive_int("width", width)
+    hidden: int | tuple[int, ...] = width if hidden_widths is None else tuple(hidden_widths)
+    branch = (
+        Dense(width=hidden, weight_var=sigma_w2, bias_var=sigma_b2, weight_beta=beta_w,
+              bias_beta=beta_b, name="W"),
+        Measure("h"),
+        Activation(activation),
+        Dense(width=width, weight_var=sigma_v2, bias_var=sigma_a2, weight_beta=beta_v,
+              bias_beta=beta_a, name="V"),
+    )
+    return Network((Residual(branch), Measure("x")), depth, None, measure_every, "full_resnet")
+
+
+def reduced_resnet(
+    width: int,
+    depth: int,
+    activation: str = "tanh",
+    *,
+    sigma_w2: float = 1.0,
+    sigma_b2: float = 0.0,
+    beta_w: float = 0.0,
+    beta_b: float = 0.0,
+    measure_every: int = 1,
+) -> Network:
+    """Yang & Schoenholz reduced resnet ``x <- x + phi(W x + b)`` (no BN, no stem)."""
+    width = check_positive_int("width", width)
+    branch = (
+        Dense(width=width, weight_var=sigma_w2, bias_var=sigma_b2, weight_beta=beta_w,
+              bias_beta=beta_b, name="W"),
+        Measure("h"),
+        Activation(activation),
+    )
+    return Network((Residual(branch), Measure("x")), depth, None, measure_every, "reduced_resnet")
+
+
+ARCHITECTURES = ("vanilla", "bn_ff", "bn_res")
