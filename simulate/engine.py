@@ -83,7 +83,9 @@ class EngineOptions:
             fams = ("moments",) + fams
         object.__setattr__(self, "families", fams)
         if self.backward and self.path == "fast":
-            raise ConfigError("path='fast' is not allowed with backward=True; use 'auto' or 'dense'")
+            raise ConfigError(
+                "path='fast' is not allowed with backward=True; use 'auto' or 'dense'"
+            )
 
 
 @dataclasses.dataclass
@@ -373,6 +375,11 @@ class Propagator:
         rec = _Recorder(len(net.measured_blocks))
         tape = _Tape() if opts.backward else None
         scalars: dict[str, float] = {}
+        mom0 = kernels.state_moments(Z, B, tangent)
+        scalars["mu2_signal_input"] = float(mom0[kernels.MU2])
+        if tangent:
+            t0 = float(mom0[kernels.NU2_TANGENT])
+            scalars["log_mu2_noise_input"] = math.log(t0) if t0 > 0 else -math.inf
         if net.stem is not None:
             self._dense(state, net.stem, 1, weights, tape, None, rec)
             _rescale_tangent(state, "after the stem")
@@ -384,7 +391,23 @@ class Propagator:
                 tape.ops.append(("block_end",))
         if tape is not None:
             self._backward(state, tape, cotangent, weights, rec, scalars)
+        self.last_state = state
         return rec.values, scalars
+
+    def forward(
+        self, x: np.ndarray, dx: np.ndarray | None, weights: GaussianStream
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Network output ``f(x)`` (``B x N_out``) and its tangent ``J_f(x) dx`` (true scale).
+
+        Runs `run` (same draws) and returns the final state in float64; the tangent is
+        ``None`` when ``dx`` is None or the options disable it.
+        """
+        self.run(x, dx, weights)
+        st = self.last_state
+        out = np.array(st.Z[: st.B], dtype=np.float64)
+        if not st.tangent:
+            return out, None
+        return out, np.array(st.Z[st.B:], dtype=np.float64) * math.exp(st.log_scale)
 
     # -- layers ---------------------------------------------------------------------------
     def _layers(
@@ -452,7 +475,8 @@ class Propagator:
             if tape is not None:
                 tape.ops.append(("dense", layer, l, j, ticket, n_in, n_out, scale,
                                  state.Z[: state.B].copy()))
-            out = state.Z @ wt
+            with np.errstate(over="ignore", invalid="ignore"):  # non-finite: caught per block
+                out = state.Z @ wt
         sb2 = layer.bias_var_at(l)
         if sb2 > 0:
             out[: state.B] += weights.standard_normal((n_out,), dtype=self.dtype,
@@ -495,6 +519,7 @@ class Propagator:
             raise ConfigError("backward=True needs a cotangent stream")
         B = state.B
         g = cotangent.standard_normal((B, state.N), dtype=np.float64)
+        g_out = g.copy()
         log_g = 0.0
         stack: list[tuple[np.ndarray, float]] = []
         for op in reversed(tape.ops):
@@ -534,6 +559,7 @@ class Propagator:
                 weights.set_state(saved)
                 g = g @ np.asarray(wt, dtype=np.float64).T
         scalars["log_grad_sq_input"] = _log_mean_sq(g) + 2 * log_g
+        self.last_cotangents = (g_out, g * math.exp(log_g))
 
 
 def _log_mean_sq(g: np.ndarray) -> float:

@@ -137,13 +137,22 @@ def run_network(
 
 
 def _derive_noise_quantities(arrays: dict[str, np.ndarray]) -> None:
-    """Add ``mu2_noise``, ``log_chi`` and ``chi`` for every loc with a tangent record."""
-    for key in [k for k in arrays if k.startswith("log_mu2_noise_")]:
+    """Add ``mu2_noise``, ``log_chi`` and ``chi`` for every loc with a tangent record.
+
+    ``chi^l = sqrt(SNR^0 / SNR^l)`` with ``SNR = mu2(x) / mu2(dx)`` and ``SNR^0`` measured on the
+    actual standardised input batch and input noise draw (moments-dnns takes the nominal value
+    1; the two differ by ``O((B D)^(-1/2))``). ``chi`` is thus invariant to the noise scale.
+    """
+    log_snr0 = 0.0
+    if "log_mu2_noise_input" in arrays:
+        log_snr0 = (np.log(arrays["mu2_signal_input"]) - arrays["log_mu2_noise_input"])[:, None]
+    for key in [k for k in arrays if k.startswith("log_mu2_noise_")
+                and not k.endswith("_input")]:
         loc = key[len("log_mu2_noise_"):]
         log_mu2 = arrays[key]
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             arrays[f"mu2_noise_{loc}"] = np.exp(log_mu2)
-            log_chi = 0.5 * (log_mu2 - np.log(arrays[f"mu2_signal_{loc}"]))
+            log_chi = 0.5 * (log_mu2 - np.log(arrays[f"mu2_signal_{loc}"]) + log_snr0)
             arrays[f"log_chi_{loc}"] = log_chi
             arrays[f"chi_{loc}"] = np.exp(log_chi)
 
