@@ -62,6 +62,7 @@ from scipy.special import erfc
 
 __all__ = [
     "BLOCK",
+    "PARALLEL_MIN_SIZE",
     "GaussianStream",
     "ZigguratTables",
     "ZIGGURAT",
@@ -74,6 +75,12 @@ BLOCK = 4096
 _QUARTER = BLOCK // 4  # Philox calls per float32 block (4 words each)
 _HALF = BLOCK // 2  # Philox calls per float64 block (2 x 64-bit words each)
 _MAX_BLOCKS = 2**32  # the block index is counter word 1
+
+#: Fills with fewer elements than this run the serial kernel, larger ones the ``prange`` kernel.
+#: Both produce identical bits, so this is purely a speed knob: on a machine whose cores are
+#: busy with other processes, fork-join latency can make small parallel calls much slower than
+#: serial ones; raise it (e.g. to ``2**20``) in that situation.
+PARALLEL_MIN_SIZE: int = 2 * BLOCK
 # Word-counter domains (counter word 0) so that the same (key, call index, block) never feeds two
 # different kinds of output, e.g. when a state is replayed with another dtype.
 _DOM_N32 = np.uint64(0)  # float32 normals, fast path: c < BLOCK / 4
@@ -379,36 +386,56 @@ def _normal_f64_ser(out, k0, k1, tlo, thi, scale, xt, ft, k64, w64, rr):  # noqa
         _block_f64(out, blk, k0, k1, tlo, thi, scale, words, rej, xt, ft, k64, w64, rr)
 
 
-@njit(parallel=True, cache=True, fastmath=False)
-def _uniform_f32(out, k0, k1, tlo, thi):  # noqa: ANN001, ANN202
+@njit(cache=True, inline="always")
+def _ublock_f32(out, blk, k0, k1, tlo, thi):  # noqa: ANN001, ANN202
     n = out.size
-    nb = (n + BLOCK - 1) // BLOCK
-    for blk in prange(nb):
-        start = blk * BLOCK
-        m = min(BLOCK, n - start)
-        b64 = np.uint64(blk)
-        for c in range(_QUARTER):
-            a = _philox(_DOM_U32 + np.uint64(c), b64, tlo, thi, k0, k1)
-            for q in range(4):
-                e = c + q * _QUARTER
-                if e < m:
-                    out[start + e] = np.float32(a[q] >> np.uint64(8)) * np.float32(2.0**-24)
+    start = blk * BLOCK
+    m = min(BLOCK, n - start)
+    b64 = np.uint64(blk)
+    for c in range(_QUARTER):
+        a = _philox(_DOM_U32 + np.uint64(c), b64, tlo, thi, k0, k1)
+        for q in range(4):
+            e = c + q * _QUARTER
+            if e < m:
+                out[start + e] = np.float32(a[q] >> np.uint64(8)) * np.float32(2.0**-24)
+
+
+@njit(cache=True, inline="always")
+def _ublock_f64(out, blk, k0, k1, tlo, thi):  # noqa: ANN001, ANN202
+    n = out.size
+    start = blk * BLOCK
+    m = min(BLOCK, n - start)
+    b64 = np.uint64(blk)
+    for c in range(_HALF):
+        a0, a1, a2, a3 = _philox(_DOM_U64 + np.uint64(c), b64, tlo, thi, k0, k1)
+        if c < m:
+            out[start + c] = np.float64(((a1 << _S32) | a0) >> np.uint64(11)) * 2.0**-53
+        if c + _HALF < m:
+            out[start + c + _HALF] = np.float64(((a3 << _S32) | a2) >> np.uint64(11)) * 2.0**-53
 
 
 @njit(parallel=True, cache=True, fastmath=False)
-def _uniform_f64(out, k0, k1, tlo, thi):  # noqa: ANN001, ANN202
-    n = out.size
-    nb = (n + BLOCK - 1) // BLOCK
-    for blk in prange(nb):
-        start = blk * BLOCK
-        m = min(BLOCK, n - start)
-        b64 = np.uint64(blk)
-        for c in range(_HALF):
-            a0, a1, a2, a3 = _philox(_DOM_U64 + np.uint64(c), b64, tlo, thi, k0, k1)
-            if c < m:
-                out[start + c] = np.float64(((a1 << _S32) | a0) >> np.uint64(11)) * 2.0**-53
-            if c + _HALF < m:
-                out[start + c + _HALF] = np.float64(((a3 << _S32) | a2) >> np.uint64(11)) * 2.0**-53
+def _uniform_f32_par(out, k0, k1, tlo, thi):  # noqa: ANN001, ANN202
+    for blk in prange((out.size + BLOCK - 1) // BLOCK):
+        _ublock_f32(out, blk, k0, k1, tlo, thi)
+
+
+@njit(cache=True, fastmath=False)
+def _uniform_f32_ser(out, k0, k1, tlo, thi):  # noqa: ANN001, ANN202
+    for blk in range((out.size + BLOCK - 1) // BLOCK):
+        _ublock_f32(out, blk, k0, k1, tlo, thi)
+
+
+@njit(parallel=True, cache=True, fastmath=False)
+def _uniform_f64_par(out, k0, k1, tlo, thi):  # noqa: ANN001, ANN202
+    for blk in prange((out.size + BLOCK - 1) // BLOCK):
+        _ublock_f64(out, blk, k0, k1, tlo, thi)
+
+
+@njit(cache=True, fastmath=False)
+def _uniform_f64_ser(out, k0, k1, tlo, thi):  # noqa: ANN001, ANN202
+    for blk in range((out.size + BLOCK - 1) // BLOCK):
+        _ublock_f64(out, blk, k0, k1, tlo, thi)
 
 
 # --------------------------------------------------------------------------------------------
@@ -510,7 +537,7 @@ class GaussianStream:
         if out.size > BLOCK * _MAX_BLOCKS:
             raise ValueError(f"out: too many elements ({out.size}) for one call")
         flat = out.reshape(-1)
-        par = out.size > BLOCK
+        par = out.size >= PARALLEL_MIN_SIZE
         s = float(scale)
         if dt == np.float32:
             kern = _normal_f32_par if par else _normal_f32_ser
@@ -534,7 +561,10 @@ class GaussianStream:
         out = np.empty(_as_shape(shape), dtype=dt)
         k0, k1, tlo, thi = self._next_call()
         if out.size:
-            kern = _uniform_f32 if dt == np.float32 else _uniform_f64
+            if dt == np.float32:
+                kern = _uniform_f32_par if out.size >= PARALLEL_MIN_SIZE else _uniform_f32_ser
+            else:
+                kern = _uniform_f64_par if out.size >= PARALLEL_MIN_SIZE else _uniform_f64_ser
             kern(out.reshape(-1), k0, k1, tlo, thi)
         return out
 
