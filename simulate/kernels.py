@@ -24,53 +24,54 @@ def state_moments(Z: np.ndarray, B: int, with_tangent: bool) -> np.ndarray:
     ``[E|z|, E z^2, E (z - m_c)^2, E (z - m_c)^4, m_c^2, (E_a |z_ac|)^2, E dz^2]``
     i.e. nu1(|z|), nu2(z), mu2(z), mu4(z), the mean squared sample mean, the mean squared
     per-unit nu1 and nu2 of the tangent (0 if ``with_tangent`` is False). Two passes (centring is
-    exact, no cancellation), float64 accumulation.
+    exact, no cancellation), float64 accumulation in per-unit accumulators (the inner loop over
+    units vectorises; the summation order is fixed, so results are deterministic).
     """
     N = Z.shape[1]
     mean = np.zeros(N)
     absum = np.zeros(N)
+    s2 = np.zeros(N)
     for a in range(B):
         for c in range(N):
             v = np.float64(Z[a, c])
             mean[c] += v
             absum[c] += abs(v)
+            s2[c] += v * v
     inv_b = 1.0 / B
     for c in range(N):
         mean[c] *= inv_b
-    s2 = 0.0
-    c2 = 0.0
-    c4 = 0.0
+    c2 = np.zeros(N)
+    c4 = np.zeros(N)
     for a in range(B):
         for c in range(N):
-            v = np.float64(Z[a, c])
-            d = v - mean[c]
+            d = np.float64(Z[a, c]) - mean[c]
             d2 = d * d
-            s2 += v * v
-            c2 += d2
-            c4 += d2 * d2
-    sq_mean = 0.0
-    nu1_abs = 0.0
-    nu1_abs_sq = 0.0
-    for c in range(N):
-        sq_mean += mean[c] * mean[c]
-        m1 = absum[c] * inv_b
-        nu1_abs += m1
-        nu1_abs_sq += m1 * m1
-    t2 = 0.0
+            c2[c] += d2
+            c4[c] += d2 * d2
+    t2 = np.zeros(N)
     if with_tangent:
         for a in range(B, 2 * B):
             for c in range(N):
                 v = np.float64(Z[a, c])
-                t2 += v * v
-    out = np.empty(N_MOMENTS)
+                t2[c] += v * v
+    out = np.zeros(N_MOMENTS)
+    for c in range(N):
+        m1 = absum[c] * inv_b
+        out[NU1_ABS] += m1
+        out[NU2] += s2[c]
+        out[MU2] += c2[c]
+        out[MU4] += c4[c]
+        out[SQ_MEAN] += mean[c] * mean[c]
+        out[NU1_ABS_SQ] += m1 * m1
+        out[NU2_TANGENT] += t2[c]
     inv_bn = 1.0 / (B * N)
-    out[NU1_ABS] = nu1_abs / N
-    out[NU2] = s2 * inv_bn
-    out[MU2] = c2 * inv_bn
-    out[MU4] = c4 * inv_bn
-    out[SQ_MEAN] = sq_mean / N
-    out[NU1_ABS_SQ] = nu1_abs_sq / N
-    out[NU2_TANGENT] = t2 * inv_bn
+    out[NU1_ABS] /= N
+    out[NU2] *= inv_bn
+    out[MU2] *= inv_bn
+    out[MU4] *= inv_bn
+    out[SQ_MEAN] /= N
+    out[NU1_ABS_SQ] /= N
+    out[NU2_TANGENT] *= inv_bn
     return out
 
 
@@ -147,15 +148,11 @@ def activation_inplace(Z: np.ndarray, B: int, kernel_id: int, with_tangent: bool
 def row_block_sumsq(Z: np.ndarray, B: int) -> tuple[float, float]:
     """Sums of squares of the signal rows and of the remaining (tangent) rows, in float64."""
     N = Z.shape[1]
-    s = 0.0
-    t = 0.0
+    s = np.zeros(N)
+    t = np.zeros(N)
     for a in range(Z.shape[0]):
-        acc = 0.0
+        acc = s if a < B else t
         for c in range(N):
             v = np.float64(Z[a, c])
-            acc += v * v
-        if a < B:
-            s += acc
-        else:
-            t += acc
-    return s, t
+            acc[c] += v * v
+    return s.sum(), t.sum()
