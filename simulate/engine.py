@@ -370,6 +370,9 @@ class Propagator:
                         "(gradients through batch statistics are not implemented)"
                     )
         self.path_counts = {"dense": 0, "fast": 0}
+        # work done by dense layers, accumulated over runs: Gaussian draws and BLAS flops
+        # (fast path: syrk R^2 N_in + potrf R^3/3 + product 2 R k N_out; dense: 2 R N_in N_out)
+        self.work = {"normal_draws": 0, "flops": 0}
 
     # -- public ---------------------------------------------------------------------------
     def run(
@@ -500,9 +503,13 @@ class Propagator:
         path = "dense" if tape is not None else choose_path(self.opts.path, state.R, n_in, n_out)
         self.path_counts[path] += 1
         if path == "fast":
+            R = state.R
             factor = psd_factor(state.gram_upper())
-            g = weights.standard_normal((factor.shape[1], n_out), dtype=self.dtype)
+            k = factor.shape[1]
+            g = weights.standard_normal((k, n_out), dtype=self.dtype)
             out = (factor * scale).astype(self.dtype) @ g
+            self.work["normal_draws"] += k * n_out
+            self.work["flops"] += R * R * n_in + R**3 // 3 + 2 * R * k * n_out
         else:
             ticket = weights.get_state()
             wt = weights.standard_normal((n_in, n_out), dtype=self.dtype, scale=scale)
@@ -511,6 +518,8 @@ class Propagator:
                                  state.Z[: state.B].copy()))
             with np.errstate(over="ignore", invalid="ignore"):  # non-finite: caught per block
                 out = state.Z @ wt
+            self.work["normal_draws"] += n_in * n_out
+            self.work["flops"] += 2 * state.R * n_in * n_out
         sb2 = layer.bias_var_at(l)
         if sb2 > 0:
             out[: state.B] += weights.standard_normal((n_out,), dtype=self.dtype,

@@ -132,6 +132,8 @@ def run_network(
         "seconds": elapsed,
         "seconds_per_sim": elapsed / num_sims,
         "dense_layers_by_path": dict(prop.path_counts),
+        "normal_draws": int(prop.work["normal_draws"]),
+        "flops": int(prop.work["flops"]),
     }
     return SimulationResults(arrays, depth, net.res_depth, metadata)
 
