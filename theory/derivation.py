@@ -196,6 +196,6 @@ def catalog() -> str:
 
 def _fmt(v: Any) -> str:
     try:
-        return f"{float(v):.6g}"
+        return f"{float(v):.7g}"
     except (TypeError, ValueError):
         return str(v)
