@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,16 @@ from simulate import kernels
 from simulate.activations import get_activation
 from simulate.errors import ConfigError, SimulationError, check_choice
 from simulate.rng import GaussianStream
-from simulate.spec import Activation, BatchNorm, Dense, Layer, Measure, Network, Residual
+from simulate.spec import (
+    Activation,
+    BatchNorm,
+    Dense,
+    Layer,
+    Measure,
+    Network,
+    Residual,
+    walk,
+)
 from simulate.threads import single_threaded_blas
 
 PATHS = ("auto", "dense", "fast")
@@ -192,7 +201,9 @@ def effective_rank_from_gram(gram: np.ndarray) -> float:
     wmax = float(w[0])
     if not wmax > 0:
         return float("nan")
-    return float(np.trace(gc)) / wmax
+    # tr >= lambda_max exactly; when the rows' common mean dwarfs their spread, centring the
+    # Gram loses digits and rounding could push the ratio a hair below 1: clamp that rounding.
+    return max(float(np.trace(gc)) / wmax, 1.0)
 
 
 def effective_rank(T: np.ndarray) -> float:
@@ -204,9 +215,9 @@ def effective_rank(T: np.ndarray) -> float:
     """
     T = np.asarray(T, dtype=np.float64)
     n, N = T.shape
+    Tc = T - T.mean(axis=0)  # centre the data first: no cancellation in the Gram
     if n <= N:
-        return effective_rank_from_gram(T @ T.T)
-    Tc = T - T.mean(axis=0)
+        return effective_rank_from_gram(Tc @ Tc.T)
     w = np.linalg.eigvalsh(Tc.T @ Tc)
     return float(np.clip(w, 0.0, None).sum() / w[-1]) if w[-1] > 0 else float("nan")
 
@@ -363,7 +374,7 @@ class Propagator:
         self.opts = opts
         self.dtype = DTYPES[opts.dtype]
         if opts.backward:
-            for layer in _walk(net.block):
+            for layer in walk(net.block):
                 if isinstance(layer, BatchNorm):
                     raise ConfigError(
                         "backward=True is not supported for networks with BatchNorm "
@@ -626,15 +637,3 @@ def _merge(state: _State, skip: np.ndarray, skip_log: float) -> None:
         Z[B:] += Z.dtype.type(fb) * skip[B:]
         state.log_scale = top
     state.modified()
-
-
-def _walk(layers: Iterable[Layer]) -> list[Layer]:
-    out: list[Layer] = []
-    for layer in layers:
-        out.append(layer)
-        if isinstance(layer, Residual):
-            out.extend(_walk(layer.branch))
-    return out
-
-
-MeasureHook = Callable[[str, int, np.ndarray], None]

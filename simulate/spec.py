@@ -195,7 +195,7 @@ class Network:
         locs = [m.loc for m in _measure_locs(self.block)]
         if len(set(locs)) != len(locs):
             raise ConfigError(f"measurement locs {locs} are not allowed; loc names must be unique")
-        for layer in _walk(self.block):
+        for layer in walk(self.block):
             if isinstance(layer, Dense) and isinstance(layer.width, tuple):
                 if len(layer.width) < self.depth:
                     raise ConfigError(
@@ -215,7 +215,7 @@ class Network:
     @property
     def uses_batchnorm(self) -> bool:
         """Whether any layer is a batch norm (requires batch size >= 2)."""
-        return any(isinstance(layer, BatchNorm) for layer in _walk(self.block))
+        return any(isinstance(layer, BatchNorm) for layer in walk(self.block))
 
     def replace(self, **changes: Any) -> Network:
         """Copy with some fields changed (immutable update)."""
@@ -249,12 +249,13 @@ class Network:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
-def _walk(layers: Sequence[Layer]) -> list[Layer]:
+def walk(layers: Sequence[Layer]) -> list[Layer]:
+    """All layers in propagation order, descending into residual branches."""
     out: list[Layer] = []
     for layer in layers:
         out.append(layer)
         if isinstance(layer, Residual):
-            out.extend(_walk(layer.branch))
+            out.extend(walk(layer.branch))
     return out
 
 
