@@ -53,6 +53,7 @@ count, nor between runs on the same machine).
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -80,7 +81,9 @@ _MAX_BLOCKS = 2**32  # the block index is counter word 1
 #: Both produce identical bits, so this is purely a speed knob: on a machine whose cores are
 #: busy with other processes, fork-join latency can make small parallel calls much slower than
 #: serial ones; raise it (e.g. to ``2**20``) in that situation.
-PARALLEL_MIN_SIZE: int = 2 * BLOCK
+#: The environment variable ``DNN_MOMENTS_RNG_PARALLEL_MIN_SIZE`` overrides the default (e.g. set
+#: it to ``1048576`` when several simulation processes share the cores).
+PARALLEL_MIN_SIZE: int = int(os.environ.get("DNN_MOMENTS_RNG_PARALLEL_MIN_SIZE", 2 * BLOCK))
 # Word-counter domains (counter word 0) so that the same (key, call index, block) never feeds two
 # different kinds of output, e.g. when a state is replayed with another dtype.
 _DOM_N32 = np.uint64(0)  # float32 normals, fast path: c < BLOCK / 4
