@@ -27,6 +27,7 @@ def test_npz_round_trip_without_pickle(small, tmp_path):
     f = small.save(tmp_path / "r.npz")
     with np.load(f, allow_pickle=False) as raw:
         assert json.loads(str(raw["metadata"]))["seed"] == 1
+    assert f.stat().st_mode & 0o644 == 0o644  # readable like any file the user writes
     back = SimulationResults.load(f)
     assert back.keys() == small.keys()
     for k in small.keys():
