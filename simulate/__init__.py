@@ -5,7 +5,15 @@ Entry points: `run_experiment` (moments-dnns parameters and keys), `run_network`
 ``theory``.
 """
 
-from simulate import spec
+import os
+
+# The random-number kernels are numba-parallel (OpenMP). With libgomp's default active waiting,
+# a second process on the same cores makes every fork-join wait for a scheduler slice (measured:
+# bn_ff 0.47 s/sim vs 0.18 s with passive waiting, and equal speed on an idle machine; see
+# docs/benchmarks.md). Must be set before numba loads libgomp; an explicit user setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from simulate import spec  # noqa: E402
 from simulate.engine import EngineOptions, Propagator, effective_rank
 from simulate.errors import ConfigError, SimulationError
 from simulate.experiments import run_experiment, run_network
