@@ -370,6 +370,33 @@ def _rescale_tangent(state: _State, where: str) -> None:
         state.log_scale = -math.inf
 
 
+class GaussianPool:
+    """Gaussian draws served from chunks of one stream, to amortise parallel-kernel start-up.
+
+    Each refill is one call of the (numba-parallel) stream of ``chunk`` normals; ``take(n)``
+    returns the next ``n`` of them. A request larger than what is left discards the remainder
+    and refills; one larger than a chunk is drawn directly. Consumption depends only on the
+    sequence of requests, so results stay identical for any thread count.
+    """
+
+    def __init__(self, stream: GaussianStream, dtype: type, chunk: int = 1 << 20) -> None:
+        self.stream = stream
+        self.buf = np.empty(chunk, dtype=dtype)
+        self.pos = chunk
+
+    def take(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Next ``prod(shape)`` standard normals as a C-contiguous array of ``shape``."""
+        n = math.prod(shape)
+        if n > self.buf.size // 4:
+            return self.stream.standard_normal(shape, dtype=self.buf.dtype)
+        if n > self.buf.size - self.pos:
+            self.stream.fill(self.buf)
+            self.pos = 0
+        out = self.buf[self.pos: self.pos + n].reshape(shape)
+        self.pos += n
+        return out
+
+
 class Propagator:
     """Runs one simulation of a `Network` (see module docstring)."""
 
@@ -415,6 +442,7 @@ class Propagator:
         cotangent: GaussianStream | None,
     ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
         net, opts = self.net, self.opts
+        self._pool = GaussianPool(weights, self.dtype)
         B = x.shape[0]
         if net.uses_batchnorm and B < 2:
             raise ConfigError(f"batch_size={B} is not allowed with batch norm; it must be >= 2")
@@ -521,7 +549,7 @@ class Propagator:
             R = state.R
             factor = psd_factor(state.gram_upper())
             k = factor.shape[1]
-            g = weights.standard_normal((k, n_out), dtype=self.dtype)
+            g = self._pool.take((k, n_out))
             f = (factor * scale).astype(self.dtype)
             B = state.B
             if k == R and R == 2 * B:
@@ -546,8 +574,7 @@ class Propagator:
             self.work["flops"] += 2 * state.R * n_in * n_out
         sb2 = layer.bias_var_at(l)
         if sb2 > 0:
-            out[: state.B] += weights.standard_normal((n_out,), dtype=self.dtype,
-                                                      scale=math.sqrt(sb2))
+            out[: state.B] += self._pool.take((n_out,)) * self.dtype(math.sqrt(sb2))
         state.set(np.ascontiguousarray(out))
 
     def _activation(self, state: _State, layer: Activation, tape: _Tape | None) -> None:
