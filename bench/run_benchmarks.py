@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
+from bench_rng import cpu_model  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from simulate.engine import choose_path  # noqa: E402
 from simulate.experiments import run_experiment  # noqa: E402
@@ -73,17 +74,6 @@ REFERENCES = [
 # --------------------------------------------------------------------------------------------
 # Machine description
 # --------------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def ram_total() -> str:

@@ -91,6 +91,14 @@ class Derivation:
         ]
         return " \\\\\n".join(lines)
 
+    def symbol(self, name: str) -> sp.Symbol:
+        """The free symbol called ``name`` in any of the derivation's expressions."""
+        for expr in self.expressions.values():
+            for sym in expr.free_symbols:
+                if sym.name == name:
+                    return sym
+        raise KeyError(f"{self.claim_id}: no symbol {name!r} in its expressions")
+
     def holds_for(self, **params: Any) -> bool:
         """Check the derivation's conditions on concrete parameters (True if none are coded)."""
         return True if self.condition is None else bool(self.condition(**params))

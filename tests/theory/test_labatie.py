@@ -16,14 +16,6 @@ HYP = settings(max_examples=30, deadline=None, derandomize=True)
 LABATIE_IDS = [f"L{i}" for i in range(1, 14)]
 
 
-def _sym(d, name):
-    """The free symbol called ``name`` in any expression of derivation ``d``."""
-    for e in d.expressions.values():
-        for s in e.free_symbols:
-            if s.name == name:
-                return s
-    raise KeyError(name)
-
 
 @pytest.mark.parametrize("cid", LABATIE_IDS)
 def test_every_claim_has_evaluator_and_latex(cid):
@@ -52,7 +44,7 @@ def test_sign_symmetrisation_on_empirical_sample():
 def test_l1_symbolic():
     d = theory.get("L1")
     assert d.expressions["periodic_ratio"] == 2
-    k, n = _sym(d, "k"), _sym(d, "n")
+    k, n = d.symbol("k"), d.symbol("n")
     target = ((k * n - (k**2 - 1) / 4) / (k * n)) ** 2
     assert sp.simplify(d.expressions["zero_padding_factor"] - target) == 0
     assert abs(d.headline["zero_padding_factor(k=3,n=16)"] - 0.918403) < 5e-7  # N19
@@ -103,7 +95,7 @@ def test_l2_symbolic():
 # ---------------------------------------------------------------------------------- L3
 def test_l3_symbolic():
     d = theory.get("L3")
-    n, n_in = _sym(d, "N"), _sym(d, "N_in")
+    n, n_in = d.symbol("N"), d.symbol("N_in")
     assert sp.simplify(d.expressions["E_R"] - n / n_in) == 0
     assert sp.simplify(d.expressions["relative_variance"] - 5 / n) == 0
     assert sp.simplify(d.expressions["drift_log"] + sp.Rational(5, 2) / n) == 0
@@ -113,7 +105,7 @@ def test_l3_symbolic():
 
 def test_l3_noise_relative_variance():
     d = theory.get("L3")
-    n, vq = _sym(d, "N"), _sym(d, "Var_q")
+    n, vq = d.symbol("N"), d.symbol("Var_q")
     assert sp.simplify(d.expressions["noise_relative_variance"] - (1 / n + 2 * vq / n)) == 0
     rng = np.random.default_rng(21)
     kdim, n_out, draws = 6, 8, 100_000
@@ -188,11 +180,11 @@ def test_l3_general_relative_variance():
 # ---------------------------------------------------------------------------------- L4
 def test_l4_symbolic_and_values():
     d = theory.get("L4")
-    rho = _sym(d, "rho")
+    rho = d.symbol("rho")
     assert d.expressions["variance_identity_residual"] == 0
     assert sp.simplify(d.expressions["delta_chi_sq"] - 2 / (1 + rho)) == 0
     assert sp.simplify(d.expressions["delta_chi_sq_gaussian"] - PI / (PI - 1)) == 0
-    cbar, fbar = _sym(d, "cbar"), _sym(d, "fbar_abs")
+    cbar, fbar = d.symbol("cbar"), d.symbol("fbar_abs")
     mf = 2 * (1 - cbar) / (2 - cbar - fbar)
     assert sp.simplify(d.expressions["delta_chi_sq_mean_field"] - mf) == 0
     assert abs(d.headline["delta_chi_gaussian"] - 1.211174) < 5e-7  # N3
@@ -226,7 +218,7 @@ def test_l4_increment_at_least_one(rho):
 # ---------------------------------------------------------------------------------- L5
 def test_l5_symbolic_and_mean_field_slope():
     d = theory.get("L5")
-    lay = _sym(d, "l")
+    lay = d.symbol("l")
     assert sp.limit(lay * (d.expressions["delta_chi_sq_asymptotic"] - 1), lay, sp.oo) == 2
     assert abs(d.headline["one_over_slope"] - 6.664) < 5e-4  # N24
     assert d.headline["log_chi_shift(4x width)"] == pytest.approx(np.log(2), rel=1e-12)
@@ -244,7 +236,7 @@ def test_l5_symbolic_and_mean_field_slope():
 # ---------------------------------------------------------------------------------- L6
 def test_l6_symbolic_and_values():
     d = theory.get("L6")
-    nu1 = _sym(d, "nu_1")
+    nu1 = d.symbol("nu_1")
     assert sp.simplify(d.expressions["delta_phi_chi_sq"] - 2 / (2 - nu1**2)) == 0
     assert sp.simplify(d.expressions["delta_phi_chi_sq_gaussian"] - PI / (PI - 1)) == 0
     assert abs(d.headline["delta_phi_chi_gaussian"] - 1.211174) < 5e-7  # N3
@@ -270,7 +262,7 @@ def test_l6_exact_on_standardised_samples():
 # ---------------------------------------------------------------------------------- L7
 def test_l7_symbolic():
     d = theory.get("L7")
-    r, k = _sym(d, "r"), _sym(d, "K")
+    r, k = d.symbol("r"), d.symbol("K")
     assert sp.simplify(d.expressions["E_inv_chi2_r"] - 1 / (r - 2)) == 0
     assert d.expressions["det_identity_residual_r3_K5"] == 0
     assert d.expressions["trace_identity_residual_r3_K5"] == 0
@@ -334,7 +326,7 @@ def test_l7_rank_two_is_infinite():
 # ---------------------------------------------------------------------------------- L8/L9
 def test_l8_symbolic_and_values():
     d = theory.get("L8")
-    m = _sym(d, "M")
+    m = d.symbol("M")
     assert sp.simplify(d.expressions["kappa_M"] - (m - 2 + 1 / (m - 1))) == 0
     assert sp.simplify(d.expressions["gamma_gaussian"] - sp.log(PI / (PI - 1)) / 2) == 0
     assert d.expressions["gamma_lower_bound_times_M_limit"] == sp.Rational(1, 4)
@@ -374,7 +366,7 @@ def test_l9_bounds_hold_for_m_atom_distributions(m, seed, kind):
 
 def test_l9_symbolic():
     d = theory.get("L9")
-    nu1 = _sym(d, "nu_1")
+    nu1 = d.symbol("nu_1")
     assert sp.simplify(d.expressions["mu4_lower"] - 1 / nu1**2) == 0
     assert d.expressions["holder_conjugate_residual"] == 0
     assert d.expressions["holder_power_residuals"] == 0
@@ -384,7 +376,7 @@ def test_l9_symbolic():
 # ---------------------------------------------------------------------------------- L10-L12
 def test_l10_symbolic_and_values():
     d = theory.get("L10")
-    nu1 = _sym(d, "nu_1")
+    nu1 = d.symbol("nu_1")
     assert d.expressions["increment_identity_residual"] == 0
     assert sp.simplify(d.expressions["E_mu2_F"] - (1 - nu1**2 / 2)) == 0
     assert sp.simplify(d.expressions["E_mu2_F_gaussian"] - (1 - 1 / PI)) == 0
@@ -411,7 +403,7 @@ def test_l11_symbolic_and_values():
     assert d.expressions["recursion_residual"] == 0
     assert d.expressions["initial_residual"] == 0
     assert d.expressions["log_gamma_ratio_minus_eta_log_X_limit"] == 0
-    c0, eta = _sym(d, "c_0"), _sym(d, "eta")
+    c0, eta = d.symbol("c_0"), d.symbol("eta")
     assert (
         sp.simplify(
             d.expressions["chi_sq_over_L_eta_limit"] - sp.gamma(c0 + 1) / sp.gamma(c0 + 1 + eta)
@@ -440,7 +432,7 @@ def test_l12_symbolic_and_values():
     d = theory.get("L12")
     assert d.expressions["step_residual"] == 0
     assert d.expressions["initial_value"] == 0
-    c0, h = _sym(d, "c_0"), _sym(d, "H")
+    c0, h = d.symbol("c_0"), d.symbol("H")
     assert sp.simplify(d.expressions["minus_H_log_l_limit"] + h * sp.digamma(c0 + 1)) == 0
     lay = np.arange(1, 501)
     direct = 2 * np.cumsum(1 / (lay + 1.467))

@@ -16,13 +16,6 @@ HYP = settings(max_examples=30, deadline=None, derandomize=True)
 LS_IDS = [f"S{i}" for i in range(1, 10)]
 
 
-def _sym(d, name):
-    for e in d.expressions.values():
-        for s in e.free_symbols:
-            if s.name == name:
-                return s
-    raise KeyError(name)
-
 
 @pytest.mark.parametrize("cid", LS_IDS)
 def test_every_claim_has_evaluator_and_latex(cid):
@@ -59,9 +52,9 @@ def test_s1_identity_property(b, mean, scale, seed):
 
 def test_s2_symbolic_and_monte_carlo():
     d = theory.get("S2")
-    n0 = _sym(d, "N_0")
+    n0 = d.symbol("N_0")
     assert sp.simplify(d.expressions["first_layer_variance_per_sq_norm"] - 2 / n0) == 0
-    nl, npv = _sym(d, "N_l"), _sym(d, "N_prev")
+    nl, npv = d.symbol("N_l"), d.symbol("N_prev")
     assert sp.simplify(d.expressions["norm_ratio"] - nl / npv) == 0
     rng = np.random.default_rng(2)
     x = rng.standard_normal((8, 30)) + 0.3
@@ -123,20 +116,20 @@ def test_s3_wide_network_monte_carlo():
 def test_s4_map_facts():
     d = theory.get("S4")
     e = d.expressions
-    rho = _sym(d, "rho")
+    rho = d.symbol("rho")
     assert e["f_at_1"] == 1 and e["f_prime_at_1"] == 1 and e["f_at_minus_1"] == 0
     assert sp.simplify(e["f_at_0"] - 1 / PI) == 0
     assert sp.simplify(e["f_prime"] - (PI - sp.acos(rho)) / PI) == 0
     # certificate of f(rho) > rho on [-1, 1): (f - rho)' = -acos(rho)/pi <= 0, f(1) = 1
     assert sp.simplify(e["f_minus_rho_derivative"] + sp.acos(rho) / PI) == 0
-    eps = _sym(d, "epsilon")
+    eps = d.symbol("epsilon")
     target = (
         eps
         - 2 * sp.sqrt(2) / (3 * PI) * eps ** sp.Rational(3, 2)
         - sp.sqrt(2) / (30 * PI) * eps ** sp.Rational(5, 2)
     )
     assert sp.simplify(e["one_minus_f_series"] - target) == 0
-    lay = _sym(d, "l")
+    lay = d.symbol("l")
     assert sp.simplify(e["leading_one_minus_rho"] - 9 * PI**2 / (2 * lay**2)) == 0
     h = d.headline
     assert abs(h["nine_pi2_over_2"] - 44.4132) < 5e-5  # N21
@@ -182,7 +175,7 @@ def test_s6_pieces():
 
 def test_s7_symbolic_and_values():
     d = theory.get("S7")
-    nu1 = _sym(d, "nu_1")
+    nu1 = d.symbol("nu_1")
     assert sp.simplify(d.expressions["fraction"] - (1 - nu1**2 / 2)) == 0
     assert sp.simplify(d.expressions["fraction_gaussian"] - (1 - 1 / PI)) == 0
     assert d.expressions["identity_residual"] == 0
@@ -219,7 +212,7 @@ def test_s8():
 
 def test_s9_mean_field_chi():
     d = theory.get("S9")
-    f0, fl = _sym(d, "frac_0"), _sym(d, "frac_l1")
+    f0, fl = d.symbol("frac_0"), d.symbol("frac_l1")
     assert sp.simplify(d.expressions["chi_sq"] - f0 / fl) == 0
     rng = np.random.default_rng(8)
     x = rng.standard_normal((64, 3072))
