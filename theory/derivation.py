@@ -15,7 +15,9 @@ Adding a derivation is one decorated function in the module of its paper::
     def _l6() -> Derivation:
         nu1 = sp.Symbol("nu_1", positive=True)
         expr = 2 / (2 - nu1**2)
-        return Derivation.build(expressions={"delta_phi_chi_sq": expr}, ...)
+        return Derivation(expressions={"delta_phi_chi_sq": expr}, evaluate=..., ...)
+
+The identity fields (claim id, title, paper, provenance) come from the decorator only.
 
 Builders run lazily (sympy integration can take a moment) and are cached.
 """
@@ -59,10 +61,10 @@ class Derivation:
     notes: free text (finite-width caveats, derivation sketch).
     """
 
-    claim_id: str
-    title: str
-    paper: str
-    provenance: str
+    claim_id: str = ""
+    title: str = ""
+    paper: str = ""
+    provenance: str = "derived"
     statement: str = ""
     expressions: Mapping[str, sp.Expr] = dataclasses.field(default_factory=dict)
     assumptions: tuple[str, ...] = ()
@@ -119,8 +121,8 @@ def register(
 ) -> Callable[[Callable[[], Derivation]], Callable[[], Derivation]]:
     """Register a derivation builder under ``claim_id``.
 
-    The decorated function takes no argument and returns a `Derivation` whose id, title, paper,
-    provenance and describe-only flag are filled in (or overridden) from the decorator.
+    The decorated function takes no argument and returns a `Derivation` without identity
+    fields; its id, title, paper, provenance (and describe-only flag) are set from the decorator.
     It is called lazily, once, when the derivation is first requested.
     """
     if claim_id in _BUILDERS:

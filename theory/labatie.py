@@ -193,10 +193,6 @@ def _l1() -> Derivation:
     factor = sp.simplify((incidences / (k * n)) ** 2)
     headline_factor = _f(factor.subs({k: 3, n: 16}))
     return Derivation(
-        claim_id="L1",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "Conditional on the layer input, over the He kernel only: E nu2(y) = 2/(k^2 N) "
             "E||p||^2, E mu2(y) = 2/(k^2 N) tr Cov(p), E mu2(dy) = 2/(k^2 N) E||dp||^2; periodic "
@@ -243,10 +239,6 @@ def _l2() -> Derivation:
     e_nu2_y = 2 * nu2_prev  # L1, periodic
     e_nu2_x = sp.Rational(1, 2) * e_nu2_y  # phi(y)^2 + phi(-y)^2 = y^2 under w -> -w
     return Derivation(
-        claim_id="L2",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "Vanilla He-ReLU layer (periodic or FC), conditional on the input and at any width: "
             "E nu2(x^l) = nu2(x^{l-1}) and E mu2(dx^l) = mu2(dx^{l-1}); both are martingales "
@@ -360,10 +352,6 @@ def _l3() -> Derivation:
         headline[f"E_logR(N={nn})"] = float(mean)
         headline[f"Var_logR(N={nn})"] = float(var)
     return Derivation(
-        claim_id="L3",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "FC He-ReLU layer, single input: R = ||x^l||^2/||x^{l-1}||^2 has E R = N/N_in and "
             "Var R/(E R)^2 = 5/N (E(2 phi^2)^2 = 6). Exact log-moments via digamma; "
@@ -442,10 +430,6 @@ def _l4() -> Derivation:
     for cval in (0.0, 1 / np.pi, 0.5, 0.8, 0.95, 0.99):
         headline[f"delta_chi_mf(c={cval:.4g})"] = float(vanilla_increment_mean_field(cval))
     return Derivation(
-        claim_id="L4",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "Dominating term of the vanilla increment: (delta chi)^2 = 2/(1+rho), rho = "
             "E_c Var|y_c| / E_c Var y_c in [0,1]; centred Gaussian y: pi/(pi-1)."
@@ -498,10 +482,6 @@ def _l5() -> Derivation:
     inc = sp.series((chi.subs(lay, lay + 1) / chi) ** 2, lay, sp.oo, 3).removeO()
     width_shift = sp.log(sp.sqrt(n1 / n2))
     return Derivation(
-        claim_id="L5",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "Vanilla ReLU nets take the 'one-dimensional signal' branch: delta chi -> 1 forces "
             "r_eff -> 1. Infinite-width FC: chi^l ~ (sqrt2/(3 pi)) l, (delta chi)^2 ~ 1 + 2/l "
@@ -553,10 +533,6 @@ def _l6() -> Derivation:
     delta_sq = sp.simplify((mu2_dz / 2 / mu2_x) / (mu2_dz / 1))
     gauss_sq = sp.simplify(delta_sq.subs(nu1, _gaussian_nu1()))
     return Derivation(
-        claim_id="L6",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "Per-channel BN outputs (mean 0, variance 1) followed by ReLU: (delta_phi chi)^2 = "
             "2/(2 - E_c nu1(|z_c|)^2) >= 1, no Gaussianity needed; Gaussian z: pi/(pi-1)."
@@ -670,10 +646,6 @@ def _l7() -> Derivation:
     for rv in (3, 4, 5, 8, 10, 20, 50):
         headline[f"r/(r-2)(r={rv})"] = _f(sp.limit(closed, kk, sp.oo).subs(r, rv))
     return Derivation(
-        claim_id="L7",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "(delta_BN chi)^2 = tr C/tr D * int_0^inf det(I+2tC)^{-1/2} tr(D(I+2tC)^{-1}) dt; "
             "isotropic rank-r signal, isotropic noise: r(K-2)/(K(r-2)) -> r/(r-2); aligned noise "
@@ -744,10 +716,6 @@ def _l8() -> Derivation:
     gamma_low = sp.log(delta_sq.subs(nu1, 1 / sp.sqrt(kappa))) / 2  # nu1^2 >= 1/mu4 >= 1/kappa
     lead = sp.limit(gamma_low * m, m, sp.oo)
     return Derivation(
-        claim_id="L8",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "BN feedforward ReLU nets: chi^l >~ exp(gamma l), gamma > 0. Gaussian reference rate "
             "(1/2) log(pi/(pi-1)) (not a bound); rigorous lower bound (1/2) log(2/(2-1/kappa_M)), "
@@ -810,10 +778,6 @@ def _l9() -> Derivation:
     m = sp.Symbol("M", positive=True)
     kappa = m - 2 + 1 / (m - 1)
     return Derivation(
-        claim_id="L9",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "Per channel and after channel averaging, with M = B n^2 atoms: 1/nu1(|z|)^2 <= "
             "mu4(z) <= kappa_M (Holder + Jensen; M-atom bound). FC B=64: 62.016."
@@ -887,10 +851,6 @@ def _l10() -> Derivation:
     sym = _l10_symbols()
     lay, c0 = sp.symbols("l c_0", positive=True)
     return Derivation(
-        claim_id="L10",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "(delta chi^l)^2 = (1 + (1+eta) a_l)/(1 + a_l) = 1 + eta mu2(F^l)/mu2(x^l); "
             "E mu2(F) = 1 - nu1^2/2 (= 1 - 1/pi Gaussian); mu2(F)/mu2(x^l) ~ 1/(l + c0), "
@@ -959,10 +919,6 @@ def _l11() -> Derivation:
     headline = {f"tau_G(H={h})": _f(tau.subs(hh, h)) for h in (1, 2, 3, 4)}
     headline["tau_G(3)/tau_G(1)"] = _f(tau.subs(hh, 3) / tau.subs(hh, 1))
     return Derivation(
-        claim_id="L11",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "chi^L = prod_l (1 + eta/(l+c0))^{1/2} = [Gamma-ratio]^{1/2} = Theta(L^{eta/2}); "
             "Gaussian limit with 1 + eta = (pi/(pi-1))^H: tau_G(H) = ((pi/(pi-1))^H - 1)/2."
@@ -1013,10 +969,6 @@ def _l12() -> Derivation:
     initial = sp.simplify(ell.subs(lay, 0))
     asym = sp.limit(ell - hh * sp.log(lay), lay, sp.oo)
     return Derivation(
-        claim_id="L12",
-        title="",
-        paper=LABATIE,
-        provenance="derived",
         statement=(
             "Unit l changes relative statistics by O(1/l), so it behaves like a BN-FF net at "
             "effective depth H sum_k a_k/(1+a_k) ~ H log l (about 12 at l = 500, H = 2)."
@@ -1056,10 +1008,6 @@ def _l13() -> Derivation:
     n1, n2, lay = sp.symbols("N_small N_large l", positive=True)
     band = sp.sqrt((5 * lay / n1) / (5 * lay / n2))
     return Derivation(
-        claim_id="L13",
-        title="",
-        paper=LABATIE,
-        provenance="paper",
         statement=(
             "(c1) width mainly changes the 1-sigma bands: log-moment spread ~ N^{-1/2} "
             "(band ratio 2 for N = 128 vs 512; variance ratio 4 = 'slowed down by ~4'); "

@@ -72,10 +72,6 @@ def _s1() -> Derivation:
     bs = sp.Symbol("B", positive=True, integer=True)
     s_unb = sp.Symbol("s2_unbiased", positive=True)
     return Derivation(
-        claim_id="S1",
-        title="",
-        paper=LUTHER_SEUNG,
-        provenance="paper",
         statement=(
             "(sigma^l)^2 = (m^l)^2 + (v^l)^2 at every width and depth: per unit "
             "E_x z^2 = m_hat^2 + v_hat^2 (population estimator), then average over the network."
@@ -129,10 +125,6 @@ def _s2() -> Derivation:
     facts = gaussian.relu_gaussian_facts()
     n = sp.Symbol("N", positive=True)
     return Derivation(
-        claim_id="S2",
-        title="",
-        paper=LUTHER_SEUNG,
-        provenance="paper",
         statement=(
             "E_W ||x^l||^2 = ||x^{l-1}||^2 N_l/N_{l-1} exactly (L2), so the total variance is "
             "constant at constant width; (sigma^1)^2 = 2 E_x||x^0||^2/N_0. Per network its log "
@@ -174,10 +166,6 @@ def _s3() -> Derivation:
     # Headline: B -> infinity, equal norms, orthogonal inputs (rho_1 = 0): fraction = 1 - rho_l.
     fr = arccos.iterate_correlation_eps(0.0, [1, 2, 5, 10])
     return Derivation(
-        claim_id="S3",
-        title="",
-        paper=LUTHER_SEUNG,
-        provenance="derived",
         statement=(
             "(v^l)^2/(sigma^l)^2 = 1 - mean(K^l)/mean(diag K^l) with the He-ReLU kernel "
             "recursion K^{l+1}_ab = (1/pi) sqrt(K_aa K_bb)(sin t + (pi - t) cos t); equal norms: "
@@ -230,10 +218,6 @@ def _s4() -> Derivation:
     c0_sym = sp.Symbol("C_0", real=True)
     c0, _ = arccos.estimate_c0(0.0)
     return Derivation(
-        claim_id="S4",
-        title="",
-        paper=LUTHER_SEUNG,
-        provenance="derived",
         statement=(
             "f(1) = 1, f'(1) = 1 (marginal fixed point), f(0) = 1/pi, f(-1) = 0, f(rho) > rho on "
             "[-1,1). 1 - f(1-eps) = eps - (2 sqrt2/(3 pi)) eps^{3/2} - (sqrt2/(30 pi)) eps^{5/2} "
@@ -307,10 +291,6 @@ def _s5() -> Derivation:
     mean_sq = sum(v**2 for v in norms) / 2
     floor_residual = sp.simplify((1 - mean_n**2 / mean_sq) - (mean_sq - mean_n**2) / mean_sq)
     return Derivation(
-        claim_id="S5",
-        title="",
-        paper=LUTHER_SEUNG,
-        provenance="derived",
         statement=(
             "Infinite width: fraction ~ (1 - 1/B) 9 pi^2/(2 l^2) + Var_a||x_a||/E_a||x_a||^2; the "
             "decay is polynomial (marginal fixed point), not exponential; sphere inputs: floor 0."
@@ -355,10 +335,6 @@ def _s6() -> Derivation:
     var_log = gaussian.relu_gaussian_facts()["Var_2phi2"] * lay / n
     c_b = sp.Symbol("c_B", positive=True)
     return Derivation(
-        claim_id="S6",
-        title="",
-        paper=LUTHER_SEUNG,
-        provenance="derived",
         statement=(
             "(1) mean pairwise cosines follow mean field at N >= 128; (2) per-layer multiplicative "
             "fluctuations (relative variance 5/N) spread the norms until inputs are collinear: the "
@@ -403,10 +379,6 @@ def _s7() -> Derivation:
     gauss = sp.simplify(frac.subs(nu1, nu1_g))
     delta_sq = _delta_phi_sq_l6(nu1)
     return Derivation(
-        claim_id="S7",
-        title="",
-        paper=LUTHER_SEUNG,
-        provenance="derived",
         statement=(
             "BN output: m_hat = 0, fraction 1. Linear output feeding the next BN: fraction = "
             "1 - E_c(E_x phi(z_c))^2/E_c E_x phi(z_c)^2 = 1 - E_c nu1(|z_c|)^2/2 = "
@@ -459,10 +431,6 @@ def _s8() -> Derivation:
     new_mean = sp.simplify(sum(zn) / b)
     new_var = sp.simplify(sum(v**2 for v in zn) / b - new_mean**2)
     return Derivation(
-        claim_id="S8",
-        title="",
-        paper=LUTHER_SEUNG,
-        provenance="unverified",
         statement=(
             "Layer-sequential data-dependent init: b_i <- -m_hat_i/v_hat_i, W_i <- W_i/v_hat_i "
             "(a BN step folded into the weights). Calibration batch: fraction 1, m_hat = 0, "
@@ -500,10 +468,6 @@ def _s9() -> Derivation:
     # Headline: B -> infinity, equal norms, rho_1 = 0: frac(K^1) = 1, frac(K^{l+1}) = 1 - rho_{l+1}
     chi = arccos.iterate_correlation_eps(0.0, [3, 11, 201]) ** -0.5
     return Derivation(
-        claim_id="S9",
-        title="",
-        paper=LUTHER_SEUNG,
-        provenance="derived",
         statement=(
             "Vanilla He-ReLU: (chi^l)^2 = [mu2(dx^l)/mu2(x^l)]/[mu2(dx^0)/mu2(x^0)] with "
             "mu2(dx) and nu2(x) preserved, so chi^l ∝ ((v^{l+1})^2/(sigma^{l+1})^2)^{-1/2}: "

@@ -49,11 +49,6 @@ Vfun = sp.Function("V")
 Vpfun = sp.Function("Vprime")
 
 
-def _D(**kw: Any) -> Derivation:
-    """A Derivation with placeholder identity (the @register decorator fills it in)."""
-    return Derivation(claim_id="Y", title="", paper=YANG_SCHOENHOLZ, provenance="derived", **kw)
-
-
 # --------------------------------------------------------------------------------------------
 # Shared sympy derivations (cached)
 # --------------------------------------------------------------------------------------------
@@ -507,7 +502,7 @@ def _y1() -> Derivation:
     vp_relu = relu_vprime()
     relu_rate = sp.log(1 + sv2 * sw2 * vp_relu)
     reduced_coef = coef.subs({sv2: 1, sa2: 0})
-    return _D(
+    return Derivation(
         statement=(
             "β = 0: tanh full resnets have p^l ≃ (σv²+σa²) l and G_L ≃ (4/3)√(2/π) "
             "σv²σw/√(σv²+σa²) √L (reduced: (4/3)√(2/π) σw √L); ReLU G_L = L log(1+σv²σw²/2) "
@@ -548,7 +543,7 @@ def _y2() -> Derivation:
     U32 = sp.Rational(3, 2)
     tail_bound = sp.Sum(c_sym * l_sym ** (-U32), (l_sym, 1, sp.oo)).doit()
     c_val = (sv2 * sw2 / 2).subs({sv2: 1, sw2: 1})
-    return _D(
+    return Derivation(
         statement=(
             "c = σv²σw²/2, G_L = Σ log(1 + c l^-U): U < 1: G ≃ c/(1−U) L^(1−U); U = 1: "
             "G = c log L + O(1), polynomial explosion with exponent c; U > 1: G = O(1)."
@@ -574,7 +569,7 @@ def _y2() -> Derivation:
           paper=YANG_SCHOENHOLZ, provenance="derived")
 def _y3() -> Derivation:
     bstar = sp.Symbol("beta^*", nonnegative=True)
-    return _D(
+    return Derivation(
         statement=(
             "p^l = p^{l−1}(1 + c l^-U) + s_l, s_l = σa² l^-βa + ½σv²σb² l^-(βv+βb): U < 1: "
             "log p ≃ c/(1−U) l^(1−U); U = 1: Θ(l^max(c, 1−β*)) (l^c log l if c = 1 − β*); "
@@ -606,7 +601,7 @@ def _y4() -> Derivation:
     td = sqrt_log_coefficient()
     pred_tb = classify(activation="tanh", sigma_v2=2.0, sigma_w2=2.0, beta_v=0.5, beta_w=0.5)
     pred_red = classify(activation="tanh", architecture="reduced", sigma_w2=2.0, beta_w=1.0)
-    return _D(
+    return Derivation(
         statement=(
             "(i) full, m = min(βv, βa): T-a (βw < 1−m) G = Θ(L^(1−e)), e = βv + βw/2 + (1−m)/2 "
             "(Θ(log L) at e = 1, Θ(1) above); T-b (βw = 1−m) q → q*, polynomial "
@@ -651,7 +646,7 @@ def _y5() -> Derivation:
     relu_cond = sp.StrictGreaterThan(beta_v + beta_w, 1)
     tanh_cond = sp.Or(sp.StrictGreaterThan(beta_v, 1), sp.StrictGreaterThan(beta_w, 1 - m),
                       sp.And(sp.StrictLessThan(beta_w, 1 - m), sp.StrictGreaterThan(e_expr, 1)))
-    return _D(
+    return Derivation(
         statement=(
             "Θ(1) gradients: ReLU βv + βw > 1; tanh βv > 1, or βw > 1 − min(βv, βa) (q → 0), "
             "or T-a with e > 1 (only if βa < βv). These regimes have bounded or slowly "
@@ -675,7 +670,7 @@ def _y6() -> Derivation:
     coef = y6_coefficient()
     e_sym = sp.Symbol("e", real=True)
     f_e = (sp.sqrt(1 - e_sym**2) + (sp.pi - sp.acos(e_sym)) * e_sym) / sp.pi
-    return _D(
+    return Derivation(
         statement=(
             "ReLU baseline, no biases: e^l = (e + c f(e))/(1 + c); ε = 1 − e maps as "
             "ε ↦ ε − (c/(1+c)) a ε^{3/2}, a = 2√2/(3π), so 1 − e^l ≃ 4(1+c)²/(c²a²) l^-2; "
@@ -708,7 +703,7 @@ def _y7() -> Derivation:
                                / (chi_w.subs(M_sym, N_sym) / chi_w.subs(M_sym, N_sym)))
     l_ex = 40
     M_first, M_last = 1600.0, 1600.0 * 0.93 ** (l_ex - 1)
-    return _D(
+    return Derivation(
         statement=(
             "With fan-in normalised weights the recurrences of p, q, γ, λ, χ do not depend on "
             "{M_l}; per-entry gradients χ_b = (N/M_l) σv²(l) V'(q^l) χ^l, χ_w = χ_b p^{l−1} "
@@ -735,7 +730,7 @@ def _y7() -> Derivation:
 @register("Y8", title="MNIST accuracy follows initialisation statistics",
           paper=YANG_SCHOENHOLZ, provenance="paper", describe_only=True)
 def _y8() -> Derivation:
-    return _D(
+    return Derivation(
         statement=(
             "Grids of FC resnets (tanh, ReLU) trained with different VV exponents and/or σ's "
             "for a fixed number of epochs have train/test accuracy heatmaps whose level sets "
@@ -749,7 +744,7 @@ def _y8() -> Derivation:
 @register("Y9", title="Gradient explosion and the Fisher information",
           paper=YANG_SCHOENHOLZ, provenance="paper", describe_only=True)
 def _y9() -> Derivation:
-    return _D(
+    return Derivation(
         statement=(
             "Gradient explosion or vanishing implies an ill-conditioned Fisher information "
             "(block scales differing by the gradient ratio), hindering optimisation. Context: "
