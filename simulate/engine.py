@@ -321,11 +321,7 @@ def _measure(state: _State, m: Measure, j: int, rec: _Recorder, opts: EngineOpti
     if state.tangent and opts.compute_reff_noise:
         rec.put(f"reff_noise_{loc}", j, _reff(state, slice(B, 2 * B)) if m.reff else -1.0)
     if "sample_stats" in opts.families:
-        if B <= state.N or state.R <= 4 * state.N:
-            geo = _sample_geometry(_block_gram(state, slice(0, B)), state.N)
-        else:  # pragma: no cover - very large batches
-            zs = state.Z[:B].astype(np.float64)
-            geo = _sample_geometry(zs @ zs.T, state.N)
+        geo = _sample_geometry(_block_gram(state, slice(0, B)), state.N)
         for k, v in geo.items():
             rec.put(f"{k}_signal_{loc}", j, v)
     if "spectra" in opts.families and state.tangent:
@@ -341,14 +337,6 @@ class _Tape:
 
     def __init__(self) -> None:
         self.ops: list[tuple[Any, ...]] = []
-
-
-def _check_finite(state: _State, where: str) -> None:
-    s, t = kernels.row_block_sumsq(state.Z, state.B)
-    if not math.isfinite(s):
-        raise SimulationError(f"non-finite signal {where}")
-    if state.tangent and not math.isfinite(t):
-        raise SimulationError(f"non-finite tangent {where}")
 
 
 def _rescale_tangent(state: _State, where: str) -> None:
@@ -647,9 +635,8 @@ class Propagator:
                             math.log(np.mean(gy2 * x2)) + 2 * log_g)
                 saved = weights.get_state()
                 weights.set_state(ticket)
-                wt = weights.standard_normal((n_in, n_out), dtype=np.float64, scale=scale) \
-                    if self.dtype == np.float64 else \
-                    weights.standard_normal((n_in, n_out), dtype=self.dtype, scale=scale)
+                # same dtype as the forward draw, so the replay gives the same weights
+                wt = weights.standard_normal((n_in, n_out), dtype=self.dtype, scale=scale)
                 weights.set_state(saved)
                 g = g @ np.asarray(wt, dtype=np.float64).T
         scalars["log_grad_sq_input"] = _log_mean_sq(g) + 2 * log_g

@@ -6,6 +6,7 @@ print it without a traceback.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable
 
 
@@ -27,15 +28,8 @@ def check_choice(name: str, value: object, allowed: Iterable[object]) -> None:
 
 
 def check_positive_int(name: str, value: object) -> int:
-    """Raise `ConfigError` unless ``value`` is an integer >= 1; return it as int."""
-    if isinstance(value, bool) or not isinstance(value, (int,)) or value < 1:
-        try:
-            import numpy as np
-
-            if isinstance(value, np.integer) and value >= 1:
-                return int(value)
-        except ImportError:  # pragma: no cover
-            pass
+    """Raise `ConfigError` unless ``value`` is an integer >= 1 (numpy integers included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ConfigError(f"{name}={value!r} is not allowed; it must be an integer >= 1")
     return int(value)
 
