@@ -1,0 +1,65 @@
+"""Power, measured: every claim's mutations (wrong theories) must FAIL.
+
+`mutation_suite` runs the registry once, then re-evaluates each claim under each of its
+mutations on the *same* simulations (served from memory or the cache) and decides verdicts
+with the mutated claim in place of the original, i.e. with the same Holm family as a real run.
+A mutation is *killed* when the mutated claim's verdict is FAIL. The mutation score is
+killed / total.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Iterable
+
+from simulate.results import SimulationResults
+from verify.cache import SimulationCache
+from verify.criteria import Verdict
+from verify.registry import Claim
+from verify.runner import ClaimResult, evaluate_claim, finalize
+
+
+@dataclasses.dataclass(frozen=True)
+class MutationOutcome:
+    """One mutation of one claim and the verdict the mutated claim received."""
+
+    claim_id: str
+    mutation: str
+    verdict: Verdict
+    failing: tuple[str, ...]
+
+    @property
+    def killed(self) -> bool:
+        """True when the wrong theory was caught (verdict FAIL)."""
+        return self.verdict is Verdict.FAIL
+
+
+def mutation_suite(
+    claims: Iterable[Claim],
+    fidelity: str = "quick",
+    seed: int = 0,
+    *,
+    cache: SimulationCache | None = None,
+    progress: bool = False,
+) -> tuple[list[ClaimResult], list[MutationOutcome]]:
+    """(un-mutated results, outcome of every mutation) at ``fidelity`` and ``seed``."""
+    claims = list(claims)
+    memo: dict[str, SimulationResults] = {}
+    raw = [evaluate_claim(c, fidelity, seed, cache=cache, memo=memo) for c in claims]
+    outcomes = []
+    for i, c in enumerate(claims):
+        for m in c.mutations:
+            mutated = evaluate_claim(c, fidelity, seed, cache=cache, memo=memo, mutation=m)
+            decided = finalize(raw[:i] + [mutated] + raw[i + 1:])[i]
+            failing = tuple(k.id for k in decided.criteria if k.verdict is Verdict.FAIL)
+            outcomes.append(MutationOutcome(c.id, m.name, decided.verdict, failing))
+            if progress:
+                print(f"  {c.id:<4} {m.name:<50} {decided.verdict.value:<13} "
+                      f"{','.join(failing)}", flush=True, file=sys.stderr)
+    return finalize(raw), outcomes
+
+
+def score(outcomes: list[MutationOutcome]) -> tuple[int, int]:
+    """(killed, total)."""
+    return sum(o.killed for o in outcomes), len(outcomes)

@@ -1,0 +1,183 @@
+"""The claim registry: one declaration per claim, in one module per paper.
+
+A claim declares
+
+* ``theory``: named predictions taken from `theory/` (functions or numbers). The check reads
+  them only through this mapping, so a *mutation* (a deliberately wrong theory, e.g. tau x 1.1)
+  can replace one entry and the same check must then FAIL: that is how power is measured.
+* ``sizes``: the simulation sizes at each fidelity (``quick``, ``standard``, ``paper``).
+* ``check(ctx, th, size) -> list[Criterion]``: runs (cached) simulations through ``ctx``,
+  computes statistics and returns the evaluated criteria (`verify.criteria`).
+* ``mutations``: wrong theories that must FAIL at ``quick``.
+
+Registering is one decorated function::
+
+    @claim("L6", title="...", paper=LABATIE,
+           theory={"delta_phi": labatie.bn_relu_increment},
+           sizes={"quick": {...}, "standard": {...}, "paper": {...}},
+           mutations=[Mutation("nu1 squared -> nu1", {"delta_phi": lambda nu1: ...})])
+    def _l6(ctx, th, size):
+        ...
+        return [criteria.equivalence("L6.1", ...)]
+
+Modules: `verify.claims_labatie`, `verify.claims_luther_seung`, `verify.claims_yang_schoenholz`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+FIDELITIES = ("quick", "standard", "paper")
+CLAIM_MODULES = ("verify.claims_labatie", "verify.claims_labatie_bn", "verify.claims_luther_seung",
+                 "verify.claims_yang_schoenholz")
+
+
+class Theory(Mapping[str, Any]):
+    """Read-only mapping of named predictions; attribute access ``th.tau`` == ``th["tau"]``."""
+
+    def __init__(self, entries: Mapping[str, Any]) -> None:
+        self._entries = MappingProxyType(dict(entries))
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._entries[key]
+        except KeyError:
+            raise KeyError(f"no prediction named {key!r}; have {sorted(self._entries)}") from None
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return self[key]
+
+    def __iter__(self):  # noqa: ANN204 - Mapping protocol
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Theory:
+        """A copy with some predictions replaced (unknown names raise)."""
+        unknown = set(overrides) - set(self._entries)
+        if unknown:
+            raise KeyError(f"mutation names unknown predictions {sorted(unknown)}; "
+                           f"have {sorted(self._entries)}")
+        return Theory({**self._entries, **overrides})
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutation:
+    """A wrong theory: ``overrides`` replace named predictions; it must make the claim FAIL."""
+
+    name: str
+    overrides: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A registered claim (see module docstring)."""
+
+    id: str
+    title: str
+    paper: str
+    check: Callable[..., list]
+    theory: Theory
+    sizes: Mapping[str, Mapping[str, Any]]
+    mutations: tuple[Mutation, ...] = ()
+    criteria: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    setup: str = ""
+    caveats: str = ""
+
+    def size(self, fidelity: str) -> Mapping[str, Any]:
+        """Simulation sizes at ``fidelity``."""
+        check_fidelity(fidelity)
+        return self.sizes[fidelity]
+
+
+_REGISTRY: dict[str, Claim] = {}
+
+
+def check_fidelity(fidelity: str) -> str:
+    """Raise ValueError unless ``fidelity`` is one of `FIDELITIES`."""
+    if fidelity not in FIDELITIES:
+        raise ValueError(f"fidelity={fidelity!r} is not allowed; choose one of "
+                         f"{', '.join(FIDELITIES)}")
+    return fidelity
+
+
+def claim(
+    claim_id: str,
+    *,
+    title: str,
+    paper: str,
+    theory: Mapping[str, Any],
+    sizes: Mapping[str, Mapping[str, Any]],
+    mutations: tuple[Mutation, ...] | list[Mutation] = (),
+    criteria: Mapping[str, str] | None = None,
+    setup: str = "",
+    caveats: str = "",
+) -> Callable[[Callable[..., list]], Callable[..., list]]:
+    """Register ``check`` as the verification of ``claim_id`` (decorator)."""
+    missing = [f for f in FIDELITIES if f not in sizes]
+    if missing:
+        raise ValueError(f"{claim_id}: sizes must cover every fidelity; missing {missing}")
+
+    def deco(check: Callable[..., list]) -> Callable[..., list]:
+        if claim_id in _REGISTRY and _REGISTRY[claim_id].check is not check:
+            raise ValueError(f"claim {claim_id} is registered twice")
+        _REGISTRY[claim_id] = Claim(claim_id, title, paper, check, Theory(theory),
+                                    MappingProxyType(dict(sizes)), tuple(mutations),
+                                    MappingProxyType(dict(criteria or {})), setup, caveats)
+        return check
+
+    return deco
+
+
+def _load() -> None:
+    for mod in CLAIM_MODULES:
+        importlib.import_module(mod)
+
+
+def _order(cid: str) -> tuple[int, int]:
+    return ("LSY".index(cid[0]), int(cid[1:]))
+
+
+def claim_ids() -> list[str]:
+    """Registered claim ids in THEORY.md order."""
+    _load()
+    return sorted(_REGISTRY, key=_order)
+
+
+def get(claim_id: str) -> Claim:
+    """The registered claim ``claim_id`` (ValueError naming the known ids otherwise)."""
+    _load()
+    try:
+        return _REGISTRY[claim_id]
+    except KeyError:
+        raise ValueError(f"claim {claim_id!r} is not registered; known: "
+                         f"{', '.join(claim_ids())}") from None
+
+
+def all_claims() -> list[Claim]:
+    """Every registered claim, in THEORY.md order."""
+    return [get(c) for c in claim_ids()]
+
+
+def select(spec: str | None) -> list[Claim]:
+    """Claims named by a comma-separated list (``"L6,S4"``; prefixes ``"L"`` allowed)."""
+    ids = claim_ids()
+    if not spec:
+        return all_claims()
+    out: list[str] = []
+    for tok in (t.strip() for t in spec.split(",") if t.strip()):
+        if tok in ids:
+            out.append(tok)
+        elif tok in ("L", "S", "Y"):
+            out.extend(i for i in ids if i.startswith(tok))
+        else:
+            raise ValueError(f"claims={tok!r} is not a registered claim; choose from "
+                             f"{', '.join(ids)} (or a prefix L, S, Y)")
+    return [get(c) for c in dict.fromkeys(out)]
