@@ -1,0 +1,42 @@
+"""The proof-checking harness: every registered claim is a test.
+
+All claims selected in this session (``pytest -k L6`` selects one) are evaluated together in one
+run, so Holm's correction covers exactly the claims being checked; each test then asserts its
+claim's verdict. A FAIL or INCONCLUSIVE prints prediction, estimate, interval, tolerance,
+number of simulations and seed. Claims with every criterion skipped (they need convolutions or
+data files) are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from verify import registry, runner
+from verify.cache import SimulationCache
+from verify.criteria import Verdict
+
+CLAIM_IDS = registry.claim_ids()
+
+
+@pytest.fixture(scope="session")
+def claim_results(request: pytest.FixtureRequest) -> dict[str, runner.ClaimResult]:
+    selected = []
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if item.originalname == "test_claim" and callspec is not None:
+            selected.append(callspec.params["claim_id"])
+    selected = list(dict.fromkeys(selected)) or CLAIM_IDS
+    cfg = request.config
+    cache = None if cfg.getoption("--no-sim-cache") else SimulationCache()
+    results = runner.run_claims([registry.get(c) for c in selected],
+                                cfg.getoption("--fidelity"), cfg.getoption("--verify-seed"),
+                                cache=cache)
+    return {r.claim.id: r for r in results}
+
+
+@pytest.mark.parametrize("claim_id", CLAIM_IDS)
+def test_claim(claim_id: str, claim_results: dict[str, runner.ClaimResult]) -> None:
+    r = claim_results[claim_id]
+    if r.verdict is Verdict.SKIPPED:
+        pytest.skip("; ".join(f"{c.id}: {c.reason}" for c in r.criteria))
+    assert r.verdict is Verdict.PASS, runner.failure_message(r)
