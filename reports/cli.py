@@ -1,7 +1,8 @@
 """The ``dnn-moments`` command line: one subcommand per package.
 
-``simulate`` (simulate/cli.py) and ``theory`` are available; ``verify`` and ``report`` join
-as their packages land. Bad input prints one line naming the parameter and exits with status 2.
+``simulate`` (simulate/cli.py), ``theory``, ``verify`` (verify/cli.py) and ``report`` (the
+theory-vs-simulation report, reports/report.py). Bad input prints one line naming the parameter
+and exits with status 2.
 """
 
 from __future__ import annotations
@@ -29,9 +30,61 @@ def _theory_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="verify the claims and write the theory-vs-simulation report (HTML, Markdown, "
+             "figures, JSON)",
+        description="Run the registered claims (simulations cached on disk), then write into "
+                    "DIR: index.html (one self-contained file), report.md with figures/ (PNG "
+                    "and SVG) and results.json.",
+    )
+    # Values are validated in _report_main (not by argparse) so that bad input gives one line.
+    p.add_argument("--fidelity", default="standard", metavar="{quick,standard,paper}",
+                   help="simulation sizes (default standard)")
+    p.add_argument("--claims", nargs="+", default=None, metavar="ID",
+                   help="claim ids or paper prefixes, comma- or space-separated (e.g. L6,S4 or "
+                        "Y); default: all registered claims plus the describe-only context")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output directory (default reports/out/)")
+    p.add_argument("--seed", default="0", metavar="N", help="run seed, an integer >= 0 "
+                   "(default 0)")
+    p.add_argument("--compare", nargs="+", action="extend", default=[], metavar="FILE.npz",
+                   help="results files (moments-dnns format, or written by dnn-moments "
+                        "simulate) to overlay on matching figures and plot in a 'Compared "
+                        "runs' section")
+    p.add_argument("--cache-dir", default=None,
+                   help="simulation cache (default $DNN_MOMENTS_CACHE_DIR or "
+                        "./.dnn-moments-cache)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.set_defaults(func=_report_main)
+
+
+def _report_main(args: argparse.Namespace) -> int:
+    from reports.report import DEFAULT_OUT, build_report
+    from verify.cache import SimulationCache
+    from verify.registry import check_fidelity
+
+    check_fidelity(args.fidelity)
+    try:
+        seed = int(args.seed)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise ValueError(f"seed={args.seed!r} is not allowed; it must be an integer >= 0")
+    claims = ",".join(args.claims) if args.claims else None
+    cache = None if args.no_cache else SimulationCache(args.cache_dir)
+    # Exit 0 once the report is written, whatever the verdicts (`dnn-moments verify` gates).
+    index = build_report(args.fidelity, claims, args.out or DEFAULT_OUT, seed, cache=cache,
+                         compare=args.compare)
+    print(index)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``dnn-moments`` with every subcommand."""
     from simulate import cli as simulate_cli
+    from verify import cli as verify_cli
 
     parser = argparse.ArgumentParser(
         prog="dnn-moments",
@@ -40,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     simulate_cli.add_parser(sub)
     _theory_parser(sub)
+    verify_cli.add_parser(sub)
+    _report_parser(sub)
     return parser
 
 
