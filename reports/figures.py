@@ -29,7 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from reports import atomic
-from verify.panels import Curve, Panel
+from verify.panels import Curve, Grid, Panel
 
 #: Fixed style of every report figure (applied over matplotlib's defaults).
 STYLE: dict[str, object] = {
@@ -96,6 +96,17 @@ def _finite_positive(values: list[np.ndarray]) -> bool:
 def _draw_curve(ax: Axes, c: Curve, color: str) -> None:
     x = np.asarray(c.x, dtype=float)
     y = np.asarray(c.y, dtype=float)
+    if c.style == "step":
+        ax.stairs(y, x, color=color, label=_text(c.label), linewidth=1.4,
+                  linestyle="--" if c.kind == "theory" else "-", zorder=2)
+        return
+    if c.style == "points":
+        yerr = None
+        if c.lo is not None and c.hi is not None:
+            yerr = np.vstack([y - np.asarray(c.lo, float), np.asarray(c.hi, float) - y])
+        ax.errorbar(x, y, yerr=yerr, fmt="o" if c.kind != "theory" else "x", color=color,
+                    markersize=4, capsize=2, linewidth=1.0, label=_text(c.label), zorder=4)
+        return
     if c.kind == "theory":
         ax.plot(x, y, linestyle="--", color=color, linewidth=1.4, label=_text(c.label),
                 zorder=3)
@@ -108,11 +119,56 @@ def _draw_curve(ax: Axes, c: Curve, color: str) -> None:
                         alpha=0.12 if dotted else 0.25, linewidth=0, zorder=1)
 
 
+#: Colours of the categories of a categorical map (phase diagrams).
+CATEGORY_COLORS = ("#c6dbef", "#fdd0a2", "#c7e9c0", "#dadaeb", "#fcbba1", "#d9d9d9", "#fee391")
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges around increasing centres (midpoints; end cells mirrored)."""
+    c = np.asarray(centres, dtype=float)
+    if c.size == 1:
+        return np.array([c[0] - 0.5, c[0] + 0.5])
+    mid = (c[1:] + c[:-1]) / 2
+    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+
+
+def _draw_grid(fig: Figure, ax: Axes, g: Grid) -> None:
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    z = np.ma.masked_invalid(np.asarray(g.z, dtype=float))
+    xe, ye = _edges(g.x), _edges(g.y)
+    if g.categories:
+        k = len(g.categories)
+        cmap = ListedColormap([CATEGORY_COLORS[i % len(CATEGORY_COLORS)] for i in range(k)])
+        ax.pcolormesh(xe, ye, z, cmap=cmap, norm=BoundaryNorm(np.arange(-0.5, k), k),
+                      shading="flat", zorder=0)
+        present = {int(v) for v in np.asarray(g.z, float)[np.isfinite(g.z)].ravel()}
+        handles = [Patch(facecolor=cmap(i), edgecolor="0.5", label=_text(lab))
+                   for i, lab in enumerate(g.categories) if i in present]
+        fig.legend(handles=handles, loc="outside right upper", fontsize=7,
+                   title=_text(g.zlabel) if g.zlabel else None)
+    else:
+        mesh = ax.pcolormesh(xe, ye, z, cmap="viridis", shading="flat", zorder=0)
+        cb = fig.colorbar(mesh, ax=ax)
+        if g.zlabel:
+            cb.set_label(_text(g.zlabel))
+    for x, y, text in g.annotations:
+        ax.text(x, y, _text(text), ha="center", va="center", fontsize=6.5, zorder=5)
+    ax.set_xlim(xe[0], xe[-1])
+    ax.set_ylim(ye[0], ye[-1])
+    ax.grid(False)
+
+
 def panel_figure(panel: Panel, title_prefix: str = "") -> Figure:
     """A matplotlib Figure of ``panel`` (call inside `style` for the report's look)."""
-    fig = Figure()
+    grid = panel.grid
+    fig = Figure(layout="constrained" if grid is not None else None,
+                 figsize=(7.6, 4.6) if grid is not None and grid.categories else None)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
+    if grid is not None:
+        _draw_grid(fig, ax, grid)
     counters = {"simulation": 0, "theory": 0, "compare": 0}
     palettes = {"simulation": SIM_COLORS, "theory": THEORY_COLORS, "compare": COMPARE_COLORS}
     for c in panel.curves:
@@ -120,7 +176,7 @@ def panel_figure(panel: Panel, title_prefix: str = "") -> Figure:
         pal = palettes[kind]
         _draw_curve(ax, c, pal[counters[kind] % len(pal)])
         counters[kind] += 1
-    if not panel.curves:
+    if not panel.curves and grid is None:
         ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
     xs = [np.asarray(c.x, float) for c in panel.curves]
     ys = [np.asarray(a, float) for c in panel.curves for a in (c.y, c.lo, c.hi) if a is not None]
@@ -134,7 +190,8 @@ def panel_figure(panel: Panel, title_prefix: str = "") -> Figure:
     ax.set_title(_text(title), loc="left")
     if panel.curves:
         ax.legend(loc="best")
-    fig.tight_layout()
+    if grid is None:
+        fig.tight_layout()
     return fig
 
 

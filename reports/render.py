@@ -35,7 +35,7 @@ from reports.figures import FigureFiles, render_panel, slug
 from theory.derivation import Derivation
 from verify import runner
 from verify.criteria import ALPHA_FAIL, ALPHA_PASS, Criterion, Verdict
-from verify.panels import Panel
+from verify.panels import FigureSection, Panel
 from verify.runner import ClaimResult
 
 HTML_NAME = "index.html"
@@ -43,22 +43,6 @@ MARKDOWN_NAME = "report.md"
 JSON_NAME = "results.json"
 FIGURES_DIR = "figures"
 _FIGURE_FILE = re.compile(r"^[A-Za-z0-9_-]+\.(png|svg)$")
-
-
-@dataclasses.dataclass(frozen=True)
-class FigureSection:
-    """An extra figure section (e.g. a paper-figure reproduction): titled panels.
-
-    id: anchor and file-name stem; title: heading; description: what is shown and how;
-    parameters: the parameters used (shown as a list, so every reproduction states them);
-    panels: the figures (`verify.panels.Panel`, rendered like claim figures).
-    """
-
-    id: str
-    title: str
-    description: str = ""
-    parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    panels: tuple[Panel, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

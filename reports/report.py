@@ -4,11 +4,11 @@
 `compute` runs the registered claims (simulations through the disk cache) and the figure
 builders and returns plain data; `reports.render.render_report` turns that data into files.
 
-**Figure sections (hook for paper-figure reproductions).** A figure builder is a function
-``builder(fidelity, seed, cache) -> FigureSection`` registered with `figure_builder`; it may
-simulate (through ``verify.context.Context(..., cache=cache)`` to share the cache) and returns
-panels with the parameters used. Every registered builder runs after the claims and its section
-appears after the claim sections, in registration order.
+**Figure sections.** The paper-figure reproductions registered in `verify.reproductions` run
+after the claims (all of them by default; with ``--claims``, those of the papers named by a
+prefix L, S or Y). Extra builders ``builder(fidelity, seed, cache) -> FigureSection`` can be
+registered here with `figure_builder`; they run after the reproductions. Sections appear after
+the claim sections, in that order.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Literal
 
 from reports.compare import Comparison, load_comparisons
-from reports.render import FigureSection, prepare_output_dir, render_report
+from reports.render import prepare_output_dir, render_report
 from theory.derivation import Derivation
-from verify import registry, runner
+from verify import registry, reproductions, runner
 from verify.cache import SimulationCache
+from verify.panels import FigureSection
 from verify.registry import Claim, check_fidelity
 from verify.runner import ClaimResult
 
@@ -151,7 +152,8 @@ def build_report(
     registered claims, plus the describe-only context); seed: run seed; cache: a
     `SimulationCache`, ``"default"`` (``$DNN_MOMENTS_CACHE_DIR`` or ``./.dnn-moments-cache``) or
     None (no disk cache); compare: results files to overlay (validated before any simulation);
-    builders: figure builders (default: the registered `FIGURE_BUILDERS`); progress: progress
+    builders: figure builders (default: the reproductions of the selected papers, then the
+    registered `FIGURE_BUILDERS`); progress: progress
     lines (and bars on a terminal) on stderr; command: the command line shown in the report.
 
     Every input is checked before anything is computed; bad input raises ValueError naming the
@@ -168,8 +170,9 @@ def build_report(
     elif cache is not None and not isinstance(cache, SimulationCache):
         raise ValueError(f"cache={cache!r} is not allowed; give a SimulationCache, 'default' "
                          "or None")
-    computed = compute(sel.claims, fidelity, seed, cache,
-                       FIGURE_BUILDERS if builders is None else builders, progress)
+    if builders is None:
+        builders = [r.build for r in reproductions.select(_papers(claims))] + FIGURE_BUILDERS
+    computed = compute(sel.claims, fidelity, seed, cache, builders, progress)
     if progress:
         print(runner.table(computed.results), file=sys.stderr)
     files = render_report(
@@ -182,6 +185,14 @@ def build_report(
             msg += f"; cache {cache.directory}: {cache.hits} hits, {cache.misses} misses"
         print(msg + ")", file=sys.stderr)
     return files.html
+
+
+def _papers(claims: str | Sequence[str] | None) -> str | None:
+    """Paper prefixes named in ``--claims`` (None: no selection, i.e. every paper)."""
+    if claims is None:
+        return None
+    tokens = claims.split(",") if isinstance(claims, str) else list(claims)
+    return ",".join(t.strip() for t in tokens if t.strip() in ("L", "S", "Y"))
 
 
 def _default_command(fidelity: str, claims: str | Sequence[str] | None, out: Path, seed: int,

@@ -275,6 +275,45 @@ def _moments_dnns_file(path: Path, with_meta: bool = False) -> Path:
     return path
 
 
+def test_histogram_points_and_maps_render(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=2000)
+    p = Panel("hist", "x", "density").histogram(v, bins=20, label="sim")
+    c = p.curves[0]
+    assert c.style == "step" and c.x.size == 21 and np.isclose(np.sum(c.y * np.diff(c.x)), 1.0)
+    p.points([0.0, 1.0], [0.1, 0.2], lo=[0.0, 0.1], hi=[0.2, 0.3])
+    codes = np.array([[0, 1, 2], [2, 1, np.nan]])
+    m = Panel("phase", "beta_v", "beta_w").map([0, 1, 2], [0, 1], codes,
+                                               categories=("exp", "poly", "bounded"),
+                                               annotations=[(1, 1, "3.2")])
+    h = Panel("heat", "a", "b").map([0, 1, 2], [0, 1], rng.normal(size=(2, 3)), zlabel="G")
+    with figures.style():
+        ax = figures.panel_figure(m).axes[0]
+        assert [t.get_text() for t in ax.texts] == ["3.2"]
+        assert len(figures.panel_figure(h).axes) == 2  # map + colour bar
+    for k, panel in enumerate((p, m, h)):
+        assert not figures.render_panel(panel, tmp_path, f"f{k}").error
+    assert json.dumps(m.to_dict())  # NaN cells become null: strict JSON
+    with pytest.raises(ValueError, match="shape"):
+        Panel("bad", "x", "y").map([0, 1], [0], np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="categories"):
+        Panel("bad", "x", "y").map([0, 1], [0], [[0, 5]], categories=("a", "b"))
+    with pytest.raises(ValueError, match="style"):
+        Curve("c", "simulation", np.zeros(2), np.zeros(2), style="bars")
+
+
+def test_reproductions_follow_the_paper_selection() -> None:
+    from verify import reproductions
+
+    reps = reproductions.all_reproductions()
+    assert {r.paper for r in reps} <= {"L", "S", "Y"}
+    assert report._papers(None) is None and report._papers("L6,S") == "S"
+    assert reproductions.select("") == []
+    assert all(r.paper == "Y" for r in reproductions.select("Y"))
+    with pytest.raises(ValueError, match="paper"):
+        reproductions.reproduction("x", "x", "Q")
+
+
 def test_compare_matching_rule(tmp_path: Path) -> None:
     ff = _moments_dnns_file(tmp_path / "bn_ff_old.npz")
     anon = _moments_dnns_file(tmp_path / "run7.npz")

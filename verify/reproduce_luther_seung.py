@@ -1,0 +1,1 @@
+"""Paper-figure reproductions (see verify/reproductions.py)."""
