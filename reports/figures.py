@@ -160,6 +160,11 @@ def _draw_grid(fig: Figure, ax: Axes, g: Grid) -> None:
     ax.grid(False)
 
 
+def _prefixed(prefix: str, title: str) -> str:
+    """``prefix + title`` unless the title already starts with the prefix (``"L2: ..."``)."""
+    return title if not prefix or title.startswith(prefix) else f"{prefix}{title}"
+
+
 def panel_figure(panel: Panel, title_prefix: str = "") -> Figure:
     """A matplotlib Figure of ``panel`` (call inside `style` for the report's look)."""
     grid = panel.grid
@@ -186,7 +191,7 @@ def panel_figure(panel: Panel, title_prefix: str = "") -> Figure:
         ax.set_yscale("log")
     ax.set_xlabel(_text(panel.xlabel))
     ax.set_ylabel(_text(panel.ylabel))
-    title = f"{title_prefix}{panel.title}" if title_prefix else panel.title
+    title = _prefixed(title_prefix, panel.title)
     ax.set_title(_text(title), loc="left")
     if panel.curves:
         ax.legend(loc="best")
@@ -223,8 +228,9 @@ def render_panel(panel: Panel, directory: str | Path, stem: str, title_prefix: s
             FigureCanvasAgg(fig)
             ax = fig.add_subplot()
             ax.set_axis_off()
-            ax.text(0.5, 0.5, _text(f"{title_prefix}{panel.title}\nfigure could not be drawn:\n"
-                                    f"{error}"), ha="center", va="center", wrap=True)
+            head = _prefixed(title_prefix, panel.title)
+            ax.text(0.5, 0.5, _text(f"{head}\nfigure could not be drawn:\n{error}"),
+                    ha="center", va="center", wrap=True)
             png = figure_bytes(fig, "png")
             svg = figure_bytes(fig, "svg")
     return FigureFiles(atomic.write_bytes(directory / f"{stem}.png", png),

@@ -40,3 +40,7 @@ def test_claim(claim_id: str, claim_results: dict[str, runner.ClaimResult]) -> N
     if r.verdict is Verdict.SKIPPED:
         pytest.skip("; ".join(f"{c.id}: {c.reason}" for c in r.criteria))
     assert r.verdict is Verdict.PASS, runner.failure_message(r)
+    assert r.panels, f"{claim_id}: the check recorded no figure panel (ctx.panel)"
+    assert any({"simulation", "theory"} <= {c.kind for c in p.curves} for p in r.panels), (
+        f"{claim_id}: no panel has both a simulation curve and a theory curve "
+        f"(panels: {[p.title for p in r.panels]})")

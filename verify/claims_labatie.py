@@ -305,12 +305,14 @@ def _l1(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     factor = th.periodic_ratio()
     out = [C.skipped("L1.1[conv periodic]", "periodic conv: mean ratios = 2", CONV_SKIP)]
     exact_rows = []
+    ratios: dict[str, list[np.ndarray]] = {q[0]: [] for q in _L1_QUANTITIES}
     for depth in L1_DEPTHS:
         x, dx, mom = _single_layer_draws(ctx.seed, width, size["sl_batch"], depth, n)
         m_in = _moments(x, dx)
         cond = th.conditional(x, dx)
         for label, key, in_key, cond_key in _L1_QUANTITIES:
             ratio = mom[key] / m_in[in_key]
+            ratios[label].append(ratio)
             est = _mean_percentile(ratio, ctx, f"L1 {depth} {key}")
             out.append(C.equivalence(
                 f"L1.1[FC l={depth}, {label}]", f"mean {label} ratio over a He dense layer, "
@@ -323,6 +325,32 @@ def _l1(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             _exact_margin_reason(width), n))
     out.append(C.skipped("L1.2[conv boundaries]", "periodic, symmetric, zero-padding conv: "
                          "exact conditional values from the padded patches", CONV_SKIP))
+    depths = np.asarray(L1_DEPTHS, dtype=float)
+    sizes = (f"FC analogue: fixed (x^l, dx^l) of one vanilla FC net (N={width}, "
+             f"B={size['sl_batch']}, D=3072), {n} fresh He dense layers per input depth; "
+             "curves: mean ratio over draws; bands: 16-84% over draws")
+    p = ctx.panel("L1: moment ratios over one He dense layer (FC analogue of the conv step)",
+                  "depth l of the fixed input x^l", "ratio after / before the layer",
+                  caption=f"{sizes}. L1.1 tests the means within 2/N of 2 (periodic conv "
+                          "skipped: no convolutions)")
+    names = {"nu2": "nu2(y)/nu2(x)", "mu2": "mu2(y)/mu2(x)", "noise mu2": "mu2(dy)/mu2(dx)"}
+    for label, per_depth in ratios.items():
+        p.simulation(depths, np.column_stack(per_depth), names[label])
+    p.theory(depths, factor, "He: 2 (periodic conv, FC)")
+    p = ctx.panel("L1: mean ratio vs the exact conditional value, in units of the 1/N "
+                  "tolerance", "depth l of the fixed input x^l",
+                  "N x (mean ratio / exact conditional value - 1)",
+                  caption=f"{sizes.split('; curves')[0]}. Markers: N (mean over draws / exact "
+                          "conditional value - 1), the values 2/K E||p||^2, 2/K tr Cov p, "
+                          "2/K E||dp||^2 (FC: p = x); error bars: the criteria's 99% bootstrap CI "
+                          "(markers shifted by +-1 in l for legibility). L1.1/L1.2 pass when the "
+                          "CI lies within +-1 (1/N relative)")
+    for k, label in enumerate(ratios):
+        rows = [(est, pred) for _, lab, est, pred in exact_rows if lab == label]
+        rel = width * (np.array([[e.value, *e.ci] for e, _ in rows])
+                       / np.array([[v] for _, v in rows]) - 1.0)
+        p.points(depths + (k - 1), rel[:, 0], names[label], lo=rel[:, 1], hi=rel[:, 2])
+    p.theory(depths, 0.0, "exact conditional value")
     out.append(C.skipped("L1.3", "zero padding: nu2 ratio below 2", CONV_SKIP))
     return out
 

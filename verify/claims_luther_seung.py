@@ -175,6 +175,22 @@ def _frac_estimate(mu2: np.ndarray, nu2: np.ndarray, reference: float, rng: np.r
                            n_resamples=n_resamples)
 
 
+def _fraction_per_network(mu2: np.ndarray, nu2: np.ndarray) -> np.ndarray:
+    """Per-network ``mu2 / mean_networks(nu2)`` (arrays ``(n_sims, P)``), for figures.
+
+    Its mean over networks is exactly the sample-variance fraction mean(mu2) / mean(nu2) (ratio
+    of network averages, THEORY.md §2.2) that the S3/S6 criteria test; its 16–84% band over
+    networks shows the spread of the per-network sample variance.
+    """
+    mu2 = np.asarray(mu2, dtype=float)
+    return mu2 / np.mean(np.asarray(nu2, dtype=float), axis=0)
+
+
+#: Caption fragment of the fraction figures (what `_fraction_per_network` plots).
+FRACTION_BAND = ("curve: mean(v^2)/mean(sigma^2) over networks (the fraction); band: 16-84% "
+                 "over networks of v^2/mean(sigma^2)")
+
+
 # --------------------------------------------------------------------------------------------
 # Predictions built from the registered sympy derivations (lazily: sympy is slow to import)
 # --------------------------------------------------------------------------------------------
@@ -292,10 +308,33 @@ def _s1(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     res, x = _moments_run(ctx, size)
     b = x.shape[0]
     worst = 0.0
+    residual = {}
     for loc in ("pre", "post"):
         nu2 = res[f"nu2_signal_{loc}"]
         pred = th.total_variance(res[f"sq_mean_signal_{loc}"], res[f"mu2_signal_{loc}"], b)
-        worst = max(worst, float(np.max(np.abs(nu2 - pred) / nu2)))
+        residual[loc] = np.abs(nu2 - pred) / nu2
+        worst = max(worst, float(np.max(residual[loc])))
+    sizes = (f"Kaiming FC N={size['ms_width']}, float64, one fixed Gaussian batch B={b} "
+             f"(D=784), {res.num_sims} networks")
+    nu2 = res["nu2_signal_pre"]
+    ctx.panel("S1: decomposition sigma^2 = m^2 + v^2 per network (loc pre, z^l)", "layer l",
+              "share of the total variance (sigma^l)^2",
+              caption=f"{sizes}; per-network shares v^2/sigma^2, m^2/sigma^2 and their sum "
+                      "(the theory's (m^2 + v^2)); bands: 16-84% over networks. Max relative "
+                      f"residual over networks, depths and locs: {worst:.1e}") \
+        .simulation(res.depth, res["mu2_signal_pre"] / nu2, "v^2/sigma^2 (sample variance)") \
+        .simulation(res.depth, res["sq_mean_signal_pre"] / nu2, "m^2/sigma^2 (squared mean)") \
+        .simulation(res.depth, th.total_variance(res["sq_mean_signal_pre"],
+                                                 res["mu2_signal_pre"], b) / nu2,
+                    "(m^2 + v^2)/sigma^2") \
+        .theory(res.depth, 1.0, "identity: (m^2 + v^2)/sigma^2 = 1")
+    p = ctx.panel("S1: relative residual |sigma^2 - (m^2 + v^2)| / sigma^2 per network",
+                  "layer l", "relative residual", logy=True,
+                  caption=f"{sizes}; bands: 16-84% over networks (exact zeros are not drawn on "
+                          "the log axis); the prediction is 0 (round-off only), the S1.1 "
+                          "tolerance is 1e-10")
+    for loc, name in (("pre", "z^l"), ("post", "x^l")):
+        p.simulation(res.depth, residual[loc], f"loc {loc} ({name})")
     return [C.exact(
         "S1.1", "max relative residual of (sigma^l)^2 = (m^l)^2 + (v^l)^2 per network",
         worst, 0.0, 1e-10,
@@ -388,6 +427,17 @@ def _s2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             "skewed (log-normal-like) ratios are nearly symmetric, so their median sits within "
             "~0.01 of the mean; the default ~56 blocks of ~7 sims are biased low by 0.07-0.18 "
             "here", n))
+    ctx.panel("S2: total variance (1/N)E_x||z^l||^2 over its layer-1 value", "layer l",
+              "(1/N)E_x||z^l||^2 / layer-1 value",
+              caption=f"Kaiming FC N={n_w}, float64, one fixed Gaussian batch B={x.shape[0]} "
+                      f"(D=784), {n} networks; curve: sim mean of the per-network ratio; band: "
+                      "16-84% over networks (log-normal-like: the mean stays at 1 while the "
+                      "typical network decays)") \
+        .simulation(res.depth, ratio, "simulation (per-network ratio)") \
+        .theory(res.depth, [th.total_variance_ratio(int(l), n_w) for l in res.depth],
+                "mean: preserved (Kaiming)") \
+        .theory(res.depth, [th.median_decay(int(l), n_w) for l in res.depth],
+                "median: e^(-5l/(2N))")
     # (c2): one input, variance of log total variance grows at 5/N per layer.
     n_d = size["diff_width"]
     x1 = ctx.rng("S2 input").standard_normal((1, 784))
@@ -397,6 +447,16 @@ def _s2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     rate = th.var_log_rate(n_d)
     scaled = stats.Estimate(est.value * n_d, est.se * n_d, (est.ci[0] * n_d, est.ci[1] * n_d),
                             est.level, est.method, est.n)
+    var_log = np.var(logs, axis=0, ddof=1)
+    ctx.panel("S2: across-network variance of log (1/N)||z^l||^2, one input", "layer l",
+              "Var over networks of log (1/N)||z^l||^2",
+              caption=f"Kaiming FC N={n_d}, one fixed unstandardised Gaussian input (B=1, "
+                      f"D=784), {res1.num_sims} networks; one variance per layer (no band). "
+                      "Theory: the measured layer-1 value plus 5/N per layer (S2.2 tests the "
+                      "mean per-layer increment variance, not this cumulative curve)") \
+        .simulation(res1.depth, var_log[None, :], "simulation (variance over networks)") \
+        .theory(res1.depth, var_log[0] + rate * (res1.depth - res1.depth[0]),
+                "layer-1 value + (5/N) (l - 1)")
     out.append(C.relative_equivalence(
         "S2.2", "N x per-layer growth of Var_networks log (1/N)||z^l||^2 (one input; mean "
         "variance of the per-layer increments)", scaled, rate * n_d, 0.15,
@@ -467,6 +527,23 @@ def _s3(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             f"THEORY.md S3 (c1): 3% at N=1000; the finite-width excess (O(1/N)) is measured "
             f"at 1.1-2.5% for l=10, N=1000 and ~0.9% at N=2000 (this run: N={size['s3_width']})",
             res.num_sims))
+    frac = _fraction_per_network(res["mu2_signal_pre"], res["nu2_signal_pre"])
+    mf_all = th.kernel_fractions(x, res.depth)
+    sizes = (f"Kaiming FC N={size['s3_width']}, one fixed Gaussian batch B={x.shape[0]} "
+             f"(D=784), {res.num_sims} networks")
+    ctx.panel("S3: sample-variance fraction vs depth: networks vs kernel iteration", "layer l",
+              "fraction (v^l)^2/(sigma^l)^2 (loc pre)", logy=True,
+              caption=f"{sizes}; {FRACTION_BAND}. Theory: the infinite-width kernel recursion "
+                      "iterated on the same batch") \
+        .simulation(res.depth, frac, f"simulation, N={size['s3_width']}") \
+        .theory(res.depth, mf_all, "kernel iteration (N = infinity)")
+    ctx.panel("S3: simulated / iterated fraction", "layer l", "fraction / kernel iteration",
+              caption=f"{sizes}; curve: mean(v^2)/mean(sigma^2) over the iterated fraction; "
+                      "band: 16-84% over networks of v^2/mean(sigma^2) over it. S3.1 tests "
+                      f"the curve at l in {S3_DEPTHS} within 3% of 1 (the O(1/N) excess is "
+                      "expected positive)") \
+        .simulation(res.depth, frac / mf_all, "simulation / iteration") \
+        .theory(res.depth, 1.0, "infinite width: 1")
     return out
 
 
@@ -581,6 +658,31 @@ def _s4(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out.append(C.exact("S4.3[C0]", "extrapolated C0 (rho^1 = 0)", c0, S4_C0, 1e-4,
                        "THEORY.md S4 (c3): 0.5087 is quoted to 4 decimals (rounding 5e-5); the "
                        "O(log l/l) extrapolation from l <= 1e6 is accurate to ~1e-5"))
+    # Figures: the same float64 eps-iteration (rho^1 = 0), recorded on a log grid of layers.
+    grid = np.unique(np.geomspace(1, layers[-1], 81).astype(np.int64))
+    eps_grid = th.one_minus_rho(0.0, grid)
+    caption = (f"Pure theory, no simulation: solid = the float64 eps-iteration from rho^1 = 0 "
+               f"(deterministic, no band; agrees with the mpmath iteration to {agree:.0e} up to "
+               f"l = {mp_layers[-1]})")
+    asym = const["nine_pi2_over_2"] / grid.astype(float) ** 2
+    refined_grid = (const["slope"] * grid + const["log_coef"] * np.log(grid) + c0) ** -2.0
+    ctx.panel("S4: (1 - rho^l) / (9 pi^2/(2 l^2)): approach to the l^-2 law", "layer l",
+              "(1 - rho^l) / (9 pi^2/(2 l^2))", logx=True,
+              caption=f"{caption}. Dashed: the leading law (ratio 1) and the refined form "
+                      "(log term); markers: THEORY.md's ratio table (S4.2)") \
+        .simulation(grid, (eps_grid / asym)[None, :], "iteration (float64, eps form)") \
+        .theory(grid, 1.0, "9 pi^2/(2 l^2)") \
+        .theory(grid, refined_grid / asym,
+                f"refined: (sqrt2 l/(3 pi) + log(l)/(sqrt2 pi) + C0)^-2, C0 = {c0:.4f}") \
+        .points(layers, [S4_RATIO_TABLE[v] for v in layers], "THEORY.md table", kind="theory")
+    offset = eps_grid**-0.5 - const["slope"] * grid - const["log_coef"] * np.log(grid)
+    ctx.panel("S4: offset u_l - (sqrt2/(3 pi)) l - log(l)/(sqrt2 pi) converges to C0", "layer l",
+              "offset (u_l = (1 - rho^l)^(-1/2))", logx=True,
+              caption=f"{caption}. Dashed: the extrapolated C0; markers: THEORY.md's offset "
+                      "table (S4.3)") \
+        .simulation(grid, offset[None, :], "iteration (float64, eps form)") \
+        .theory(grid, c0, f"C0 = {c0:.4f} (extrapolated)") \
+        .points(layers, [S4_OFFSET_TABLE[v] for v in layers], "THEORY.md table", kind="theory")
     return out
 
 
@@ -631,7 +733,10 @@ def _s5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     sphere = raw / np.linalg.norm(raw, axis=1, keepdims=True)
     fit = np.unique(np.geomspace(1000, 10**4, 11).astype(int))
     wins = sorted({v for w in S5_RATE_WINDOWS for v in w})
-    layers = np.unique(np.concatenate([fit, wins]))
+    # The figures' log grid of layers joins the tested ones: the same iteration, recorded at
+    # more layers (values at the tested layers are unchanged).
+    grid = np.unique(np.geomspace(1, 10**4, 61).astype(np.int64))
+    layers = np.unique(np.concatenate([fit, wins, grid]))
     d_s = th.decay_law(sphere, layers)
     d_r = th.decay_law(raw, layers)
     at = {int(v): i for i, v in enumerate(layers)}
@@ -661,6 +766,26 @@ def _s5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                        "a power law l^-p has rate p/l (ratio 9.09), an exponential a constant "
                        "rate (ratio 1); the refined form's log term moves p from 1.975 to 1.997 "
                        "(1.1%), so 5% decides between the two laws"))
+    b = raw.shape[0]
+    caption = (f"Pure theory, no simulation: solid = the kernel iteration (eps form) on one fixed "
+               f"Gaussian batch B={b}, D=784 (deterministic, no band); dashed: the asymptotic "
+               "law, drawn from l = 10. S5.1-S5.3 test l in [1e3, 1e4]")
+    tail = layers >= 10
+    ctx.panel("S5: fraction vs depth, sphere inputs: power law l^-2, not exponential",
+              "layer l", "sample-variance fraction", logx=True, logy=True,
+              caption=f"{caption}; rows projected on the unit sphere (floor 0)") \
+        .simulation(layers, d_s["fraction"][None, :], "kernel iteration (sphere inputs)") \
+        .theory(layers[tail], d_s["asymptotic"][tail], "(1 - 1/B) 9 pi^2/(2 l^2)")
+    ctx.panel("S5: fraction vs depth, raw inputs: l^-2 decay above the input-norm floor",
+              "layer l", "sample-variance fraction", logx=True, logy=True,
+              caption=f"{caption}; inputs standardised per feature (unequal norms: floor "
+                      "Var_a||x_a||/E_a||x_a||^2)") \
+        .simulation(layers, d_r["fraction"][None, :], "fraction (kernel iteration)") \
+        .simulation(layers, (d_r["fraction"] - d_r["floor"])[None, :], "fraction - floor") \
+        .theory(layers[tail], d_r["asymptotic"][tail], "(1 - 1/B) 9 pi^2/(2 l^2) + floor") \
+        .theory(layers[tail], (d_r["asymptotic"] - d_r["floor"])[tail],
+                "(1 - 1/B) 9 pi^2/(2 l^2)") \
+        .theory(layers, d_r["floor"], "floor Var||x||/E||x||^2")
     return out
 
 
@@ -775,6 +900,29 @@ def _s6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             f"N in {tuple(runs)} (a 10-fold range: a width-independent or 1/N^2 floor would "
             "spread by 10)",
             min(r.num_sims for r in runs.values())))
+    layers = np.arange(1, depth + 1)
+    sizes = (f"Kaiming FC, one fixed Gaussian batch B={x.shape[0]} (D=784), depth {depth}; "
+             + ", ".join(f"N={w}: {r.num_sims} networks" for w, r in runs.items()))
+    p = ctx.panel("S6: sample-variance fraction by width vs mean field (radial floor)",
+                  "layer l", "fraction (v^l)^2/(sigma^l)^2 (loc pre)", logy=True,
+                  caption=f"{sizes}; {FRACTION_BAND}. Dashed: the kernel iteration on the same "
+                          "batch (N = infinity) and its depth asymptote (from l = 10). Finite "
+                          "widths floor at O(1/N) above it (S6.3)")
+    for width, res in runs.items():
+        p.simulation(res.depth, _fraction_per_network(res["mu2_signal_pre"],
+                                                      res["nu2_signal_pre"]), f"N={width}")
+    p.theory(layers, mf["fraction"], "mean field (kernel iteration)")
+    tail = layers >= 10
+    p.theory(layers[tail], (1 - 1 / x.shape[0]) * asymptotic_constants()["nine_pi2_over_2"]
+             / layers[tail].astype(float) ** 2 + mf["radial"][tail],
+             "(1 - 1/B) 9 pi^2/(2 l^2) + input-norm floor")
+    p = ctx.panel("S6: 1 - mean pairwise cosine by width vs mean field", "layer l",
+                  "1 - mean cosine of z^l", logy=True,
+                  caption=f"{sizes}; curves: sim mean of 1 - mean cosine; bands: 16-84% over "
+                          f"networks. S6.1 tests N >= {S6_MIN_WIDTH} within 20% for l <= 50")
+    for width, res in runs.items():
+        p.simulation(res.depth, 1.0 - res["mean_cosine_signal_pre"], f"N={width}")
+    p.theory(layers, 1.0 - mf["mean_cosine"], "mean field (kernel iteration)")
     return out
 
 
@@ -871,6 +1019,26 @@ def _s7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             "BN output, paired, mean over the window", est, 0.0, 0.005,
             "THEORY.md S7 (c3): 0.005. Sign-symmetrised dominating term; nu1 is normalised by "
             "the BN output's nu2 = s^2/(s^2+eps) (unit-variance form of the identity)", n))
+    sizes = (f"Kaiming FC Linear -> BN -> ReLU, N={size['s7_width']}, fresh Gaussian batches "
+             f"B={size['s7_batch']} (D=784), float32, {n} networks")
+    ctx.panel("S7: BN removes the decay: sample-variance fraction vs depth", "layer l",
+              "sample-variance fraction",
+              caption=f"{sizes}; curves: sim mean of the per-network fraction; bands: 16-84% "
+                      "over networks. The 'measured' curve is the exact identity evaluated on "
+                      "the BN output of layer l-1 (S7.3); 1 - 1/pi is its Gaussian value (S7.2, "
+                      f"2 <= l <= {S7_TREND_START}; layer 1 sees the raw inputs)") \
+        .simulation(res.depth, frac_bn, "BN output") \
+        .simulation(res.depth, frac, "BN input (pre-BN, z^l)") \
+        .simulation(lay, pred[:, :-1], "1 - E_c nu1^2/2 of the BN output at l-1 (measured)") \
+        .theory(res.depth, np.mean(th.bn_output_fraction(res["nu2_signal_bn"]), axis=0),
+                "BN output: 1") \
+        .theory(lay, g, "pre-BN, Gaussian: 1 - 1/pi (from l = 2)")
+    ctx.panel("S7: pre-BN fraction minus 1 - E_c nu1^2/2 of the previous BN output", "layer l",
+              "paired difference",
+              caption=f"{sizes}; curve: sim mean of the paired per-network difference; band: "
+                      "16-84% over networks. S7.3 tests its window means within 0.005") \
+        .simulation(lay, diff, "simulation (paired)") \
+        .theory(lay, 0.0, "identity: 0")
     return out
 
 
@@ -922,6 +1090,7 @@ def _s8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     pred = th.init_prediction(b)
     worst_m = worst_v = worst_f = 0.0
     held = []
+    cal_rows = []  # per network: calibration max_i |m_i| and max_i |v_i - 1| per layer
     for _ in range(size["s8_nets"]):
         x_cal = rng.standard_normal((b, 784))
         x_held = rng.standard_normal((b, 784))
@@ -933,6 +1102,7 @@ def _s8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         worst_v = max(worst_v, float(cal["max_abs_std_dev"].max()))
         worst_f = max(worst_f, float(np.max(np.abs(cal["fraction"]
                                                    - pred["calibration_fraction"]))))
+        cal_rows.append((cal["max_abs_mean"], cal["max_abs_std_dev"]))
     n = size["s8_nets"]
     tol = b * EPS64
     reason = (f"float64 round-off of B-term means is below B eps64 = {tol:.1e} (worst-case "
@@ -965,6 +1135,24 @@ def _s8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         "law either). The paper's procedure is unverified; see docs/verification.md"))
     out.append(C.skipped("S8.3", "training: sample-statistic-preserving vs Kaiming init",
                          "describe only (THEORY.md: training is out of scope)"))
+    layers = np.arange(1, depth + 1)
+    sizes = (f"numpy routine, FC ReLU N={size['s8_width']}, calibration and held-out batches "
+             f"of B={b} i.i.d. N(0, I_784) inputs, {n} networks; bands: 16-84% over networks")
+    ctx.panel("S8: held-out batch 1 - fraction vs depth (data-dependent init)", "layer l",
+              "1 - sample-variance fraction (held-out batch)",
+              caption=f"{sizes}. S8.2 tests the window means for l <= 20 against the 10/B bound; "
+                      "deeper layers exceed it (THEORY.md discrepancy, see the caveats)") \
+        .simulation(layers, held, "simulation (held-out batch)") \
+        .theory(layers, bound, "THEORY.md bound: 10/B")
+    cal_arr = np.asarray(cal_rows)  # (n, 2, depth)
+    ctx.panel("S8: calibration batch: sample statistics preserved to round-off", "layer l",
+              "deviation from m_i = 0, v_i = 1", logy=True,
+              caption=f"{sizes}. Prediction: 0 up to float64 round-off; dashed: the S8.1 "
+                      f"round-off bound B eps64. |fraction - 1| is mostly exactly 0 (not drawn; "
+                      f"max over networks and layers {worst_f:.1e})") \
+        .simulation(layers, cal_arr[:, 0], "max_i |m_i|") \
+        .simulation(layers, cal_arr[:, 1], "max_i |v_i - 1|") \
+        .theory(layers, tol, "round-off bound B eps64")
     return out
 
 
@@ -1050,4 +1238,24 @@ def _s9(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             f"S9.2[l={l}]", f"sim mean of log chi^{l} - mean field ({mf[j]:.3f})", est, 0.0,
             "below", "THEORY.md S9 (c2) / L5 (c5): the radial O(1/N) floor of the fraction "
             "saturates chi below the linear mean-field growth", n))
+    sizes = (f"vanilla FC (LeCun stem, He-ReLU), one fixed standardised Gaussian batch "
+             f"B={x.shape[0]} (D=3072); N={size['s9_width']}: {n} simulations, "
+             f"N={size['s9_close_width']}: {close.num_sims} simulations (l <= "
+             f"{max(S9_CLOSE_DEPTHS)}); bands: 16-84% over simulations")
+    ctx.panel("S9: log chi^l vs the mean field of the sample-variance fraction", "layer l",
+              "log chi^l (loc3)",
+              caption=f"{sizes}. Mean field: chi^l = (frac(K^1)/frac(K^(l+1)))^(1/2) from the "
+                      "kernel iterated on the input batch",
+              overlay="log_chi_loc3", network="vanilla") \
+        .simulation(res.depth, log_chi, f"N={size['s9_width']}") \
+        .simulation(close.depth, close["log_chi_loc3"], f"N={size['s9_close_width']}") \
+        .theory(res.depth, mf, "mean field: fraction^(-1/2)")
+    ctx.panel("S9: finite-width gap log chi^l - mean field", "layer l",
+              "log chi^l - mean-field log chi^l",
+              caption=f"{sizes}. S9.1 tests N={size['s9_close_width']} within 0.03 for l in "
+                      f"{S9_CLOSE_DEPTHS}; S9.2 tests N={size['s9_width']} below 0 for l >= 50") \
+        .simulation(res.depth, log_chi - mf, f"N={size['s9_width']}") \
+        .simulation(close.depth, close["log_chi_loc3"] - mf_close,
+                    f"N={size['s9_close_width']}") \
+        .theory(res.depth, 0.0, "mean field: 0")
     return out
