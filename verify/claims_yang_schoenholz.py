@@ -131,6 +131,17 @@ def log_grad_ratio(res: SimulationResults) -> np.ndarray:
     return res["log_grad_sq_input"] - res["log_grad_sq_x"][:, -1]
 
 
+def grad_ratio_by_depth(res: SimulationResults) -> np.ndarray:
+    """Per network ``G_l = log(chi^0/chi^l)`` at l = 0 and the measured depths, shape
+    ``(n_sims, 1 + n_depths)`` (column 0 is 0): log_grad_sq_input - log_grad_sq_x[l].
+
+    One backward pass from depth L gives every G_l: the per-block increments of the gradient
+    norm do not depend on the depth the cotangent starts from (gradient independence).
+    """
+    g = res["log_grad_sq_input"][:, None] - res["log_grad_sq_x"]
+    return np.concatenate([np.zeros((g.shape[0], 1)), g], axis=1)
+
+
 def geometric_widths(N: int, m_min: int, depth: int) -> tuple[int, ...]:
     """Decaying hidden widths ``M_l = round(N (m_min/N)^((l-1)/(L-1)))``, l = 1..L."""
     if depth == 1:
@@ -408,6 +419,82 @@ def _u_of(arch: str, kw: Mapping[str, float]) -> float:
     return kw.get("beta_w", 0.0) + (kw.get("beta_v", 0.0) if arch == "full" else 0.0)
 
 
+# --------------------------------------------------------------------------------------------
+# Figure panels of the iteration criteria (Y2–Y5; plain data, drawn by reports/)
+# --------------------------------------------------------------------------------------------
+#: Legend labels of the classes of the gradient ratio χ^0/χ^L = exp(G_L), in the order of
+#: `theory.phase_classifier.G_CLASSES` (a class's map code is its index there).
+G_CLASS_LABELS = {
+    "exp_power": "exp(Θ(L^k)): G ~ L^k",
+    "log": "polynomial Θ(L^c): G ~ c log L",
+    "sqrt_log": "exp(Θ(√log L))",
+    "bounded": "Θ(1): G bounded",
+}
+
+#: One point of a predicted-vs-iterated panel: (group label, predicted, iterated, tolerance).
+RatePoint = tuple[str, float, float, float]
+
+
+def check_value(qc: ys.QuantityCheck) -> float:
+    """The iterated value a `phase_consistency` comparison judged: the raw local rate, or the
+    transient-corrected limit where the raw value needed the extrapolation."""
+    return float(qc.estimate if qc.how == "raw" else qc.extrapolated)
+
+
+def is_one_sided(qc: ys.QuantityCheck) -> bool:
+    """A Θ(1) (summability) comparison: 'slope below the target', not 'within a tolerance'."""
+    return qc.tolerance == 0.0
+
+
+def rate_points(group: str, qc: ys.QuantityCheck) -> RatePoint:
+    """The two-sided comparison ``qc`` as a predicted-vs-iterated point (undecided cells, whose
+    asymptotic regime is not reached at 10^6, go to their own group)."""
+    if qc.status == "inconclusive":
+        group = "undecided (asymptotics not reached at 10^6)"
+    return (group, float(qc.target), check_value(qc), float(qc.tolerance))
+
+
+def rates_panel(ctx: Context, title: str, points: Sequence[RatePoint], caption: str) -> None:
+    """Predicted (x) vs numerically iterated (y) rates, one marker set per group with bars of
+    ± the criterion's tolerance (a point passes iff its bar meets the line), and the line
+    iterated = predicted as the theory curve. No-op without points."""
+    if not points:
+        return
+    p = ctx.panel(title, "predicted (phase classifier / closed form)",
+                  "iterated mean-field recursion, L = 10^6", caption=caption)
+    for group in dict.fromkeys(g for g, *_ in points):
+        sel = [(x, y, t) for g, x, y, t in points if g == group]
+        x, y, t = (np.array(v, dtype=float) for v in zip(*sel, strict=True))
+        p.points(x, y, group, lo=y - t, hi=y + t)
+    vals = np.array([v for _, x, y, _ in points for v in (x, y)], dtype=float)
+    lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
+    pad = 0.05 * max(hi - lo, 0.1)
+    p.theory([lo - pad, hi + pad], [lo - pad, hi + pad], "iterated = predicted")
+
+
+def summability_panel(ctx: Context, title: str, items: Sequence[tuple[str, str, float]],
+                      caption: str, threshold: float = -1.05) -> None:
+    """Θ(1) classes: iterated slope of log(increments) per cell (x = cell number, one marker set
+    per group) against the summability threshold (theory line). ``items``: (group, cell label,
+    slope). The caption lists the cells in order. No-op without items."""
+    if not items:
+        return
+    cells = "; ".join(f"{k + 1} = {lab}" for k, (_, lab, _) in enumerate(items))
+    p = ctx.panel(title, "cell number", "slope of log(increment) at L = 10^6",
+                  caption=f"{caption} Cells: {cells}.")
+    for group in dict.fromkeys(g for g, _, _ in items):
+        idx = [k for k, (g, _, _) in enumerate(items) if g == group]
+        p.points(np.array(idx, dtype=float) + 1, np.array([items[k][2] for k in idx]), group)
+    p.theory([0.5, len(items) + 0.5], threshold, f"summability threshold {threshold:g}")
+
+
+ITERATION_CAPTION = (
+    "No network is simulated here: the 'simulation' markers are the mean-field recursion "
+    "iterated numerically to L = 10^6 (the realised side the criterion compares), the "
+    "theory line is the classifier's or the closed form's prediction. Bars: ± the criterion's "
+    "tolerance (§3.7); transient-corrected limits are shown where the check used them.")
+
+
 # ============================================================================================
 # Y1
 # ============================================================================================
@@ -681,6 +768,7 @@ def _half_U_exponent(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
 )
 def _y2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out: list[C.Criterion] = []
+    points: list[RatePoint] = []
     results = iterate_cells([p for _, p in Y2_CELLS])
     for (k, p), r in zip(Y2_CELLS, results, strict=True):
         label = cell_label(p)
@@ -691,12 +779,27 @@ def _y2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                 f"Y2.3[{label}]", "local slope of log(G_L - G_(L-1)) at L = 10^6", slope,
                 float(th.increment_slope(U)), 0.02,
                 "THEORY.md Y2 (c3): 0.02; log(1 + c L^-U) = c L^-U (1 + O(L^-U))"))
+            points.append(("Y2.3: slope of log increments (U > 1) vs -U",
+                           float(th.increment_slope(U)), slope, 0.02))
             continue
         chk = ys.phase_consistency(r, predict(th, p))
         g = next(q for q in chk.checks if q.quantity == "G")
         out.append(quantity_criterion(f"Y2.{k}[{label}]", f"G, U = {U:g}", g))
+        points.append(rate_points("Y2.1: exponent of G (U < 1)" if k == 1 else
+                                  "Y2.2: dG/dlogL (U = 1) vs c", g))
+    rates_panel(ctx, "Y2: iterated vs predicted rates of G_L (ReLU, L = 10^6)", points,
+                "Y2.1-Y2.3 on the iteration cells (σv² = σw² = 1 unless stated; biases in "
+                "one U = 1 cell): exponent of G for U < 1, dG/dlogL for U = 1, local slope of "
+                "log(G_L - G_(L-1)) for U > 1. " + ITERATION_CAPTION)
     rng = ctx.rng("Y2")
     N, L = size["N"], size["y2_L"]
+    fw = ctx.panel(f"Y2: G_l = log(χ^0/χ^l) vs depth, ReLU VV, N = {N}", "block l",
+                   "log(χ^0/χ^l)",
+                   caption="Y2.4 runs (βv, βw) = " + ", ".join(f"({bv:g}, {bw:g})"
+                                                              for bv, bw in Y2_FW)
+                   + ": per network log(|g^0|²/|g^l|²) of the backward pass from depth L "
+                   "(mean and 16-84% band over networks), against the exact mean-field sum "
+                   "Σ_(k<=l) log(1 + c k^-U), c = σv²σw²/2. The criterion reads l = L.")
     for bv, bw in Y2_FW:
         U = bv + bw
         res = _backward_run(ctx, size, "relu", L, size["y2_sims"],
@@ -710,6 +813,9 @@ def _y2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             f"Y2.4[U={U:g}]", f"sim mean of log(χ^0/χ^L), ReLU βv={bv:g} βw={bw:g}, N = {N}, "
             f"L = {L}", est, G, 0.03 * abs(G) + allow, f"{G_TOL_REASON}; allowance {allow:.3f}",
             res.num_sims))
+        depths = np.concatenate([[0], res.depth])
+        fw.simulation(depths, grad_ratio_by_depth(res), f"U = {U:g} (simulation)")
+        fw.theory(depths, np.asarray(th.relu_G_sum(c, U, depths)), f"U = {U:g} (mean field)")
     return out
 
 
@@ -761,14 +867,28 @@ def _sources_ignored(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
           "0.5, 1, 1.5) or b-bias (σb² = 1, βb = 0).",
 )
 def _y3(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
-    del ctx, size
+    del size
     out = []
+    points: list[RatePoint] = []
+    bounded: list[tuple[str, str, float]] = []
     for p, r in zip(Y3_CELLS, iterate_cells(Y3_CELLS), strict=True):
         pred = predict(th, p)
         chk = ys.phase_consistency(r, pred)
         q = next(q for q in chk.checks if q.quantity == "p")
         out.append(quantity_criterion(f"Y3.1[{cell_label(p)}]",
                                       f"p ({pred.p_class}, k = {pred.p_exponent:g})", q))
+        if is_one_sided(q):
+            bounded.append(("Y3.1: bounded p", cell_label(p), check_value(q)))
+        else:
+            points.append(rate_points(f"Y3.1: {q.rule} (p {pred.p_class})", q))
+    caption = ("Y3.1 on the ReLU iteration cells (σv² = σw² = 1; a- or b-biases as labelled): "
+               "the local exponent of p^l (of log p^l for U < 1, of dp/dlogL for log classes; "
+               "power classes include the derived 1/log L correction). ")
+    rates_panel(ctx, "Y3: iterated vs predicted exponents of p^l (ReLU, L = 10^6)", points,
+                caption + ITERATION_CAPTION)
+    summability_panel(ctx, "Y3: bounded p^l, slope of log Δlog p (ReLU, L = 10^6)", bounded,
+                      "Y3.1, bounded class: the increments of log p must be summable (slope "
+                      "below -1.05). " + ITERATION_CAPTION)
     return out
 
 
@@ -866,8 +986,11 @@ def _p_linear_in_T_a(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
           "quad for V, V', independent of the iterator's tables).",
 )
 def _y4(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
-    del ctx, size
+    del size
     out = []
+    points: list[RatePoint] = []
+    bounded: list[tuple[str, str, float]] = []
+    groups = {1: "Y4.1: exponent of G", 2: "Y4.2: dG/dlogL", 4: "Y4.4: dG/dlogL ratio (√log)"}
     results = iterate_cells([p for _, _, p in Y4_CELLS])
     for (k, regime, p), r in zip(Y4_CELLS, results, strict=True):
         pred = predict(th, p)
@@ -879,6 +1002,19 @@ def _y4(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             else:
                 out.append(quantity_criterion(
                     f"Y4.5[{label}]", f"p ({pred.p_class}, k = {pred.p_exponent:g})", q))
+            if is_one_sided(q):
+                bounded.append(("Y4.3: G, Θ(1) classes" if q.quantity == "G" else
+                                "Y4.5: bounded p", label, check_value(q)))
+            else:
+                points.append(rate_points(groups.get(k, f"Y4.{k}") if q.quantity == "G" else
+                                          "Y4.5: exponent of p", q))
+    rates_panel(ctx, "Y4: iterated vs predicted rates, tanh (L = 10^6)", points,
+                "Y4.1, Y4.2, Y4.4 (G) and Y4.5 (p) on the tanh iteration cells (full and "
+                "reduced resnets, regimes T-a..T-e). " + ITERATION_CAPTION)
+    summability_panel(ctx, "Y4: Θ(1) classes, slope of log increments (tanh, L = 10^6)",
+                      bounded, "Y4.3 (increments of G) and bounded-p cells of Y4.5 (increments "
+                      "of log p): summable iff the slope settles below -1.05. "
+                      + ITERATION_CAPTION)
     return out
 
 
@@ -927,8 +1063,10 @@ def _theta1_tanh_inclusive(activation: Any, beta_v: Any, beta_w: Any, beta_a: An
           "σb = 0, σa² ∈ {0, 1} with βa = 0, plus reduced resnets; iterated to 10^6.",
 )
 def _y5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
-    del ctx
     out = []
+    points: list[RatePoint] = []
+    map_s2 = 1.0 if 1.0 in size["grid_sigma2"] else size["grid_sigma2"][0]
+    map_cells: dict[tuple[float, float], tuple[ys.CellCheck, bool, bool]] = {}
     for s2 in size["grid_sigma2"]:
         cells = ys.grid_params(step=size["grid_step"], sigma2=s2)
         results = iterate_cells(cells)
@@ -940,12 +1078,17 @@ def _y5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                    + (f", σa²={p.sigma_a2:g}" if p.architecture == "full" else "")
                    + f", σ²={s2:g}")
             groups.setdefault(key, []).append((p, chk))
+            for q in chk.checks:
+                if not is_one_sided(q):
+                    points.append(rate_points(f"{p.activation}: {q.quantity} rates", q))
             if p.architecture == "full":
                 summable = bool(mf.local_slopes(r).inc_slope[-1] < -1.05)
                 cond = bool(np.asarray(th.theta1_conditions(
                     p.activation, p.beta_v, p.beta_w, p.beta_a, p.sigma_a2, p.sigma_v2)))
                 if cond != summable:
                     mismatch.append(f"{cell_label(p)} (condition {cond}, iterated {summable})")
+                if p.activation == "tanh" and p.sigma_a2 == 1.0 and s2 == map_s2:
+                    map_cells[(p.beta_v, p.beta_w)] = (chk, cond, summable)
         for key, items in groups.items():
             bad = [(p, c) for p, c in items if c.status == "fail"]
             unsure = [(p, c) for p, c in items if c.status == "inconclusive"]
@@ -970,7 +1113,44 @@ def _y5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             "THEORY.md Y5 (a) conditions vs the iteration; summable iff the increments' log-log "
             "slope settles below -1 (§3.7; -1.05 leaves room for the 1/log corrections of the "
             "U = 1, e = 1 boundaries)", value=len(mismatch)))
+    rates_panel(ctx, "Y5: iterated vs predicted rates on the (βv, βw) grid (L = 10^6)", points,
+                f"Y5.1, every two-sided comparison (G and p) of the grid cells: (βv, βw) in "
+                f"[0, 2]² step {size['grid_step']:g}, σ² in {tuple(size['grid_sigma2'])}, "
+                "σa² in {0, 1}, full and reduced resnets; Θ(1) cells (one-sided slope tests) "
+                "are on the map panel. " + ITERATION_CAPTION)
+    _y5_map(ctx, map_cells, map_s2)
     return out
+
+
+def _y5_map(ctx: Context, cells: Mapping[tuple[float, float], tuple[ys.CellCheck, bool, bool]],
+            s2: float) -> None:
+    """Y5 map panel: the classifier's class of χ^0/χ^L per (βv, βw) cell of the tanh full
+    resnet with a non-decaying a-bias, annotated with the iteration's verdict on the cell."""
+    if not cells:
+        return
+    bv = np.array(sorted({k[0] for k in cells}))
+    bw = np.array(sorted({k[1] for k in cells}))
+    z = np.full((bw.size, bv.size), np.nan)
+    notes = []
+    for (v, w), (chk, cond, summable) in cells.items():
+        z[np.searchsorted(bw, w), np.searchsorted(bv, v)] = pc.G_CLASSES.index(
+            chk.prediction.g_class)
+        text = {"pass": "ok", "fail": "FAIL", "inconclusive": "?"}[chk.status]
+        if cond != summable:
+            text += " Θ(1)≠"
+        notes.append((v, w, text))
+    ctx.panel(f"Y5: phase diagram, tanh full resnet, σa² = 1 (βa = 0), σv² = σw² = {s2:g}",
+              "βv", "βw",
+              caption="Colours: the phase classifier's class of the gradient ratio χ^0/χ^L "
+                      "(theory). Text: the mean-field recursion iterated to L = 10^6 agrees "
+                      "with the classifier under the §3.7 rules (ok), disagrees (FAIL) or "
+                      "has not reached its asymptotic regime (?); 'Θ(1)≠' marks a cell where "
+                      "the explicit Θ(1) conditions of Y5 (a) and the iterated summability "
+                      "differ. With a non-decaying a-bias (m = βa = 0) the gradient explodes "
+                      "(T-a) where e = βv + βw/2 + 1/2 < 1, polynomially on e = 1 and at "
+                      "(βv, βw) = (0, 1) (T-b), and stays Θ(1) elsewhere."
+              ).map(bv, bw, z, categories=[G_CLASS_LABELS[c] for c in pc.G_CLASSES],
+                    zlabel="χ^0/χ^L (classifier)", annotations=notes)
 
 
 # ============================================================================================
