@@ -256,10 +256,15 @@ def floor_exponent() -> float:
 # --------------------------------------------------------------------------------------------
 # Shared runs
 # --------------------------------------------------------------------------------------------
-def _kaiming_run(ctx: Context, width: int, depth: int, inputs: Mapping[str, Any] | np.ndarray,
-                 num_sims: int, *, batch_size: int | None = None, batchnorm: bool = False,
-                 dtype: str = "float32", families: tuple[str, ...] = (), name: str = ""
-                 ) -> SimulationResults:
+def kaiming_run(ctx: Context, width: int, depth: int, inputs: Mapping[str, Any] | np.ndarray,
+                num_sims: int, *, batch_size: int | None = None, batchnorm: bool = False,
+                dtype: str = "float32", families: tuple[str, ...] = (), name: str = ""
+                ) -> SimulationResults:
+    """``num_sims`` Kaiming FC ReLU nets (He weights, optional batch norm) without the tangent.
+
+    The S claims' run (also used by the Luther–Seung reproduction, so identical arguments share
+    one cached run); no effective ranks; ``families`` adds engine measurement families.
+    """
     opts = EngineOptions(tangent=False, dtype=dtype, families=families,
                          compute_reff_signal=False, compute_reff_noise=False)
     return ctx.simulate(spec.kaiming_ff(width, depth, batchnorm=batchnorm), inputs,
@@ -269,8 +274,8 @@ def _kaiming_run(ctx: Context, width: int, depth: int, inputs: Mapping[str, Any]
 def _moments_run(ctx: Context, size: Mapping[str, Any]) -> tuple[SimulationResults, np.ndarray]:
     """The S1/S2 run: Kaiming FC in float64 on one fixed Gaussian batch (B, 784)."""
     x = ctx.fixed_inputs("gaussian", size["ms_batch"], tag="S1S2", input_dim=784)
-    res = _kaiming_run(ctx, size["ms_width"], size["ms_depth"], x, size["ms_sims"],
-                       dtype="float64", name="kaiming_ff_float64")
+    res = kaiming_run(ctx, size["ms_width"], size["ms_depth"], x, size["ms_sims"],
+                      dtype="float64", name="kaiming_ff_float64")
     return res, x
 
 
@@ -441,7 +446,7 @@ def _s2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     # (c2): one input, variance of log total variance grows at 5/N per layer.
     n_d = size["diff_width"]
     x1 = ctx.rng("S2 input").standard_normal((1, 784))
-    res1 = _kaiming_run(ctx, n_d, size["diff_depth"], x1, size["diff_sims"], name="kaiming_b1")
+    res1 = kaiming_run(ctx, n_d, size["diff_depth"], x1, size["diff_sims"], name="kaiming_b1")
     logs = np.log(res1["nu2_signal_pre"])
     est = stats.bootstrap(logs, increment_variance_rate, rng, n_resamples=ctx.n_resamples)
     rate = th.var_log_rate(n_d)
@@ -513,7 +518,7 @@ def _fraction_linear_map(x: np.ndarray, layers: np.ndarray | list[int]) -> np.nd
 def _s3(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     x = ctx.fixed_inputs("gaussian", size["s3_batch"], tag="S3", input_dim=784)
     depth = max(S3_DEPTHS)
-    res = _kaiming_run(ctx, size["s3_width"], depth, x, size["s3_sims"], name="kaiming_s3")
+    res = kaiming_run(ctx, size["s3_width"], depth, x, size["s3_sims"], name="kaiming_s3")
     mf = th.kernel_fractions(x, list(S3_DEPTHS))
     rng = ctx.rng("S3")
     out = []
@@ -843,8 +848,8 @@ def _s6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     rng = ctx.rng("S6")
     runs = {}
     for width, n in zip(size["s6_widths"], size["s6_sims"], strict=True):
-        runs[width] = _kaiming_run(ctx, width, depth, x, n, families=("sample_stats",),
-                                   name=f"kaiming_s6_N{width}")
+        runs[width] = kaiming_run(ctx, width, depth, x, n, families=("sample_stats",),
+                                  name=f"kaiming_s6_N{width}")
     out = []
     for width, res in runs.items():
         if width < S6_MIN_WIDTH:
@@ -973,8 +978,8 @@ S7_TREND_START = 20
             "applies from l=2.",
 )
 def _s7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
-    res = _kaiming_run(ctx, size["s7_width"], size["s7_depth"], GAUSSIAN_784, size["s7_sims"],
-                       batch_size=size["s7_batch"], batchnorm=True, name="kaiming_bn_ff")
+    res = kaiming_run(ctx, size["s7_width"], size["s7_depth"], GAUSSIAN_784, size["s7_sims"],
+                      batch_size=size["s7_batch"], batchnorm=True, name="kaiming_bn_ff")
     n = res.num_sims
     rng = ctx.rng("S7")
     out = []

@@ -108,9 +108,9 @@ def equicorrelated_inputs(ctx: Context, batch: int, width: int, e0: float,
     return math.sqrt(width) * (math.sqrt(e0) * u[0] + math.sqrt(1.0 - e0) * u[1:])
 
 
-def _backward_run(ctx: Context, size: Mapping[str, Any], activation: str, depth: int,
-                  num_sims: int, name: str, hidden_widths: Sequence[int] | None = None,
-                  **betas: float) -> SimulationResults:
+def backward_run(ctx: Context, size: Mapping[str, Any], activation: str, depth: int,
+                 num_sims: int, name: str, hidden_widths: Sequence[int] | None = None,
+                 **betas: float) -> SimulationResults:
     """Full resnet (sigma^2 = 1, no biases) with the backward pass on the shared input batch."""
     N = size["N"]
     net = spec.full_resnet(N, depth, activation, hidden_widths=hidden_widths, **betas)
@@ -122,8 +122,8 @@ def _backward_run(ctx: Context, size: Mapping[str, Any], activation: str, depth:
 def baseline_run(ctx: Context, size: Mapping[str, Any], activation: str) -> SimulationResults:
     """The shared baseline run (beta = 0) of Y1/Y2/Y7 for ``activation``."""
     L = size[f"{activation}_L"]
-    return _backward_run(ctx, size, activation, L, size[f"{activation}_sims"],
-                         f"full_resnet {activation} L={L} (baseline)")
+    return backward_run(ctx, size, activation, L, size[f"{activation}_sims"],
+                        f"full_resnet {activation} L={L} (baseline)")
 
 
 def log_grad_ratio(res: SimulationResults) -> np.ndarray:
@@ -802,8 +802,8 @@ def _y2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                    "Σ_(k<=l) log(1 + c k^-U), c = σv²σw²/2. The criterion reads l = L.")
     for bv, bw in Y2_FW:
         U = bv + bw
-        res = _backward_run(ctx, size, "relu", L, size["y2_sims"],
-                            f"full_resnet relu L={L} βv={bv:g} βw={bw:g}", beta_v=bv, beta_w=bw)
+        res = backward_run(ctx, size, "relu", L, size["y2_sims"],
+                           f"full_resnet relu L={L} βv={bv:g} βw={bw:g}", beta_v=bv, beta_w=bw)
         c = 1.0 * 1.0 / 2  # σv²σw²/2 of the runs (σv² = σw² = 1)
         G = float(np.asarray(th.relu_G_sum(c, U, [L]))[0])
         traj = mf.trajectory(ResNetParams(activation="relu", beta_v=bv, beta_w=bw), L)
@@ -1394,10 +1394,10 @@ def _y7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         Mc = (N,) * L
         const = (baseline_run(ctx, size, act) if act == "relu" and
                  size["relu_sims"] == size["y7_const_sims"] else
-                 _backward_run(ctx, size, act, L, size["y7_const_sims"],
-                               f"full_resnet {act} L={L} constant width"))
-        dec = _backward_run(ctx, size, act, L, size["y7_dec_sims"],
-                            f"full_resnet {act} L={L} decaying width", hidden_widths=M)
+                 backward_run(ctx, size, act, L, size["y7_const_sims"],
+                              f"full_resnet {act} L={L} constant width"))
+        dec = backward_run(ctx, size, act, L, size["y7_dec_sims"],
+                           f"full_resnet {act} L={L} decaying width", hidden_widths=M)
         params = ResNetParams(activation=act)
         traj = mf.trajectory(params, L)
         n = min(const.num_sims, dec.num_sims)

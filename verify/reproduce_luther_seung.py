@@ -23,7 +23,7 @@ from simulate.results import SimulationResults
 from theory import luther_seung as ls
 from verify import registry
 from verify.cache import SimulationCache
-from verify.claims_luther_seung import GAUSSIAN_784, _kaiming_run
+from verify.claims_luther_seung import GAUSSIAN_784, kaiming_run
 from verify.context import Context
 from verify.panels import Curve, FigureSection, Panel
 from verify.reproductions import reproduction
@@ -57,15 +57,15 @@ def _s6_runs(ctx: Context, size: dict[str, Any]) -> tuple[np.ndarray, dict[int, 
     x = ctx.fixed_inputs("gaussian", size["s6_batch"], tag="S6", input_dim=784)
     runs = {}
     for width, n in zip(size["s6_widths"], size["s6_sims"], strict=True):
-        runs[width] = _kaiming_run(ctx, width, size["s6_depth"], x, n,
-                                   families=("sample_stats",), name=f"kaiming_s6_N{width}")
+        runs[width] = kaiming_run(ctx, width, size["s6_depth"], x, n,
+                                  families=("sample_stats",), name=f"kaiming_s6_N{width}")
     return x, runs
 
 
 def _s7_run(ctx: Context, size: dict[str, Any]) -> SimulationResults:
     """The S7 run (Linear -> BN -> ReLU, fresh Gaussian batches; same configuration)."""
-    return _kaiming_run(ctx, size["s7_width"], size["s7_depth"], GAUSSIAN_784, size["s7_sims"],
-                        batch_size=size["s7_batch"], batchnorm=True, name="kaiming_bn_ff")
+    return kaiming_run(ctx, size["s7_width"], size["s7_depth"], GAUSSIAN_784, size["s7_sims"],
+                       batch_size=size["s7_batch"], batchnorm=True, name="kaiming_bn_ff")
 
 
 @reproduction("luther-seung-decay",

@@ -35,7 +35,7 @@ from verify.cache import SimulationCache
 from verify.claims_yang_schoenholz import (
     G_CLASS_LABELS,
     Y2_FW,
-    _backward_run,
+    backward_run,
     baseline_run,
     grad_ratio_by_depth,
     log_grad_ratio,
@@ -94,9 +94,9 @@ def class_map(activation: str, bv: np.ndarray, bw: np.ndarray) -> np.ndarray:
 def _grid_run(ctx: Context, size: Mapping[str, Any], activation: str, bv: float, bw: float
               ) -> SimulationResults:
     L = size[f"{activation}_L"]
-    return _backward_run(ctx, {"N": size["N"], "B": size["B"]}, activation, L, size["sims"],
-                         f"full_resnet {activation} L={L} βv={bv:g} βw={bw:g} (phase grid)",
-                         beta_v=bv, beta_w=bw)
+    return backward_run(ctx, {"N": size["N"], "B": size["B"]}, activation, L, size["sims"],
+                        f"full_resnet {activation} L={L} βv={bv:g} βw={bw:g} (phase grid)",
+                        beta_v=bv, beta_w=bw)
 
 
 def _depth_panels(title: str, runs: list[tuple[str, ResNetParams, SimulationResults]],
@@ -167,9 +167,9 @@ def build(fidelity: str, seed: int, cache: SimulationCache | None) -> FigureSect
     y2 = registry.get("Y2").size(ctx.fidelity)
     relu_runs = [("U = 0", ResNetParams(activation="relu"), baseline_run(ctx, y1, "relu"))]
     for bv, bw in Y2_FW:
-        res = _backward_run(ctx, y2, "relu", y2["y2_L"], y2["y2_sims"],
-                            f"full_resnet relu L={y2['y2_L']} βv={bv:g} βw={bw:g}",
-                            beta_v=bv, beta_w=bw)
+        res = backward_run(ctx, y2, "relu", y2["y2_L"], y2["y2_sims"],
+                           f"full_resnet relu L={y2['y2_L']} βv={bv:g} βw={bw:g}",
+                           beta_v=bv, beta_w=bw)
         relu_runs.append((f"U = {bv + bw:g}", ResNetParams(activation="relu", beta_v=bv,
                                                            beta_w=bw), res))
     panels.extend(_depth_panels(
