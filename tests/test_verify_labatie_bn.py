@@ -1,4 +1,4 @@
-"""Unit tests of the helpers of verify.claims_labatie_bn (L7-L13)."""
+"""Unit tests of the helpers of verify.claims_labatie for the batch-norm claims (L7-L13)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from simulate import spec
 from simulate.spec import Measure, Residual
 from theory import labatie
-from verify import claims_labatie_bn as bn
+from verify import claims_labatie as bn
 
 
 def _spectra(x: np.ndarray, dx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,

@@ -32,7 +32,7 @@ from types import MappingProxyType
 from typing import Any
 
 FIDELITIES = ("quick", "standard", "paper")
-CLAIM_MODULES = ("verify.claims_labatie", "verify.claims_labatie_bn", "verify.claims_luther_seung",
+CLAIM_MODULES = ("verify.claims_labatie", "verify.claims_luther_seung",
                  "verify.claims_yang_schoenholz")
 
 

@@ -12,8 +12,7 @@ Figure numbers follow THEORY.md §1.2 (the paper's numbering):
   ``chi^l`` with the fitted power law and the L11 exponents.
 
 Every simulation goes through `verify.context.Context` with exactly the configuration a claim
-uses at that fidelity (the run functions of `verify.claims_labatie` and
-`verify.claims_labatie_bn`), so a report after the claims reads them from the cache. The only
+uses at that fidelity (the run functions of `verify.claims_labatie`), so a report after the claims reads them from the cache. The only
 new runs are the noise effective ranks ``r_eff(dx)`` of the vanilla and bn_res nets, which no
 claim computes (`REPRO_SIZES`). Compute only: the panels are rendered by ``reports/``.
 """
@@ -34,28 +33,26 @@ from verify.cache import SimulationCache
 from verify.claims_labatie import (
     BN_FF_SIZES,
     GAUSSIAN_3072,
-    VANILLA_BATCH,
-    VANILLA_DEPTH,
-    VANILLA_SIZES,
-    bn_ff_run,
-    depth_index,
-    v128_run,
-    v512_run,
-    vanilla_batch,
-    vanilla_increment_pair,
-)
-from verify.claims_labatie_bn import (
     L8_WINDOW,
     L11_FROM,
     RES_SIZES,
     SPECTRA_SIZES,
+    VANILLA_BATCH,
+    VANILLA_DEPTH,
+    VANILLA_SIZES,
     apply_records,
+    bn_ff_run,
     delta_bn_sq_from_spectra,
+    depth_index,
     increments,
     res_run,
     spectra_run,
     tau_code,
     tau_rank_corrected,
+    v128_run,
+    v512_run,
+    vanilla_batch,
+    vanilla_increment_pair,
 )
 from verify.context import Context
 from verify.panels import Curve, FigureSection, Panel
