@@ -155,7 +155,9 @@ def psd_factor(gram: np.ndarray) -> np.ndarray:
     Only the upper triangle of ``gram`` is read. Cholesky when positive definite (``k = R``,
     ``L`` lower triangular); otherwise an eigen-decomposition keeping the eigenvalues above
     ``R * eps * lambda_max`` (``k`` = numerical rank), so rank-deficient states draw only ``k``
-    Gaussian directions.
+    Gaussian directions. Whenever ``k = R`` the factor is lower triangular (the fast path relies
+    on it): if Cholesky fails but every eigenvalue is kept, the eigen factor ``F`` is replaced by
+    ``R^T`` from ``F^T = Q R``, which has the same ``L L^T``.
     """
     u, info = lapack.dpotrf(gram, lower=0, clean=1)
     if info == 0:
@@ -166,7 +168,10 @@ def psd_factor(gram: np.ndarray) -> np.ndarray:
     keep = w > gram.shape[0] * np.finfo(np.float64).eps * wmax
     if not np.any(keep):
         return np.zeros((gram.shape[0], 1))
-    return np.ascontiguousarray(v[:, keep] * np.sqrt(w[keep]))
+    factor = v[:, keep] * np.sqrt(w[keep])
+    if factor.shape[1] == gram.shape[0]:
+        factor = np.linalg.qr(factor.T, mode="r").T
+    return np.ascontiguousarray(factor)
 
 
 def choose_path(policy: str, rows: int, n_in: int, n_out: int) -> str:

@@ -142,6 +142,21 @@ def test_psd_factor_reconstructs_gram_even_when_rank_deficient(R, k, seed):
     L = psd_factor(G)
     assert L.shape[1] <= R
     np.testing.assert_allclose(L @ L.T, G, atol=1e-9 * max(1.0, np.abs(G).max()))
+    if L.shape[1] == R:  # the fast path multiplies only the lower triangle
+        assert not np.triu(L, 1).any()
+
+
+def test_psd_factor_full_rank_eigen_fallback_is_lower_triangular(monkeypatch):
+    # Cholesky can fail on a numerically PD Gram whose eigenvalues all pass the rank cut; the
+    # eigen factor must then still be lower triangular.
+    import simulate.engine as engine
+
+    G = np.random.default_rng(3).standard_normal((6, 9))
+    G = G @ G.T
+    monkeypatch.setattr(engine.lapack, "dpotrf", lambda g, lower=0, clean=1: (g, 1))
+    L = psd_factor(G)
+    assert L.shape == (6, 6) and not np.triu(L, 1).any()
+    np.testing.assert_allclose(L @ L.T, G, rtol=1e-10, atol=1e-10)
 
 
 def test_cost_model_prefers_fast_path_for_small_batches():
