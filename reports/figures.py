@@ -58,7 +58,8 @@ STYLE: dict[str, object] = {
 
 SIM_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 THEORY_COLORS = ("#000000", "#d62728", "#7f7f7f", "#bcbd22")
-COMPARE_COLORS = ("#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+#: Compared runs: colours that no simulation or theory curve uses.
+COMPARE_COLORS = ("#e7298a", "#66a61e", "#a6761d", "#1b9e77", "#666666")
 
 #: Metadata written into the files: nothing that changes between runs.
 _SVG_METADATA = {"Date": None, "Creator": "dnn-moments"}
