@@ -26,8 +26,11 @@ weights are not stored but re-drawn from the saved stream state.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import os
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -366,16 +369,62 @@ def _rescale_tangent(state: _State, where: str) -> None:
 class GaussianPool:
     """Gaussian draws served from chunks of one stream, to amortise parallel-kernel start-up.
 
-    Each refill is one call of the (numba-parallel) stream of ``chunk`` normals; ``take(n)``
-    returns the next ``n`` of them. A request larger than what is left discards the remainder
-    and refills; one larger than a chunk is drawn directly. Consumption depends only on the
-    sequence of requests, so results stay identical for any thread count.
+    Each refill is one call of the stream of ``chunk`` normals; ``take(n)`` returns the next
+    ``n`` of them. A request larger than what is left discards the remainder and refills; one
+    larger than a quarter chunk is drawn directly. Consumption depends only on the sequence of
+    requests, so results stay identical for any thread count.
+
+    Prefetch (``prefetch=True``, the default unless ``DNN_MOMENTS_RNG_PREFETCH=0``): once a
+    quarter of the current chunk is used, a background thread draws the *next* chunk (the
+    stream's next call index, with the serial kernel, which releases the GIL) while the caller
+    multiplies matrices on the other core. At the next refill the prefetched chunk is used only
+    if the stream is still at that call index (no direct draw happened in between); otherwise
+    it is discarded and the chunk is drawn in place. The stream is counter-based, so the draws
+    are bit-identical with and without prefetch.
+
+    Views returned by `take` are valid until the next `take` (as without prefetch).
     """
 
-    def __init__(self, stream: GaussianStream, dtype: type, chunk: int = 1 << 20) -> None:
+    def __init__(self, stream: GaussianStream, dtype: type, chunk: int = 1 << 20,
+                 prefetch: bool | None = None) -> None:
         self.stream = stream
         self.buf = np.empty(chunk, dtype=dtype)
         self.pos = chunk
+        if prefetch is None:
+            prefetch = os.environ.get("DNN_MOMENTS_RNG_PREFETCH", "1") != "0"
+        self._spare = np.empty(chunk, dtype=dtype) if prefetch else None
+        self._ahead: tuple[tuple[int, ...], threading.Thread, list[BaseException]] | None = None
+        self.prefetch_hits = 0
+
+    def _start_prefetch(self) -> None:
+        state = self.stream.get_state()
+        ahead = copy.copy(self.stream)
+        spare = self._spare
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                ahead.fill(spare, parallel=False)
+            except BaseException as exc:  # noqa: BLE001 - reported by falling back in _refill
+                errors.append(exc)
+
+        thread = threading.Thread(target=work, name="dnn-moments-rng-prefetch", daemon=True)
+        thread.start()
+        self._ahead = (state, thread, errors)
+
+    def _refill(self) -> None:
+        if self._ahead is not None:
+            state, thread, errors = self._ahead
+            self._ahead = None
+            thread.join()
+            if not errors and self.stream.get_state() == state:
+                self.stream.skip(1)
+                self.buf, self._spare = self._spare, self.buf
+                self.pos = 0
+                self.prefetch_hits += 1
+                return
+        self.stream.fill(self.buf)
+        self.pos = 0
 
     def take(self, shape: tuple[int, ...]) -> np.ndarray:
         """Next ``prod(shape)`` standard normals as a C-contiguous array of ``shape``."""
@@ -383,11 +432,19 @@ class GaussianPool:
         if n > self.buf.size // 4:
             return self.stream.standard_normal(shape, dtype=self.buf.dtype)
         if n > self.buf.size - self.pos:
-            self.stream.fill(self.buf)
-            self.pos = 0
+            self._refill()
         out = self.buf[self.pos: self.pos + n].reshape(shape)
         self.pos += n
+        if (self._spare is not None and self._ahead is None
+                and self.pos > self.buf.size // 4):
+            self._start_prefetch()
         return out
+
+    def close(self) -> None:
+        """Wait for a prefetch still running (its draws are simply not used)."""
+        if self._ahead is not None:
+            self._ahead[1].join()
+            self._ahead = None
 
 
 class Propagator:
@@ -425,7 +482,12 @@ class Propagator:
         (see `simulate.threads`).
         """
         with single_threaded_blas():
-            return self._run(x, dx, weights, cotangent)
+            try:
+                return self._run(x, dx, weights, cotangent)
+            finally:
+                pool = getattr(self, "_pool", None)
+                if pool is not None:
+                    pool.close()  # no prefetch thread outlives the run
 
     def _run(
         self,

@@ -362,7 +362,7 @@ def _normal_f32_par(out, k0, k1, tlo, thi, scale, xt, ft, k64, w64, k32, w32, rr
         _block_f32(out, blk, k0, k1, tlo, thi, scale, words, rej, xt, ft, k64, w64, k32, w32, rr)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, nogil=True)
 def _normal_f32_ser(out, k0, k1, tlo, thi, scale, xt, ft, k64, w64, k32, w32, rr):  # noqa: ANN001, ANN202
     nb = (out.size + BLOCK - 1) // BLOCK
     words = np.empty(BLOCK, np.uint32)
@@ -380,7 +380,7 @@ def _normal_f64_par(out, k0, k1, tlo, thi, scale, xt, ft, k64, w64, rr):  # noqa
         _block_f64(out, blk, k0, k1, tlo, thi, scale, words, rej, xt, ft, k64, w64, rr)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, nogil=True)
 def _normal_f64_ser(out, k0, k1, tlo, thi, scale, xt, ft, k64, w64, rr):  # noqa: ANN001, ANN202
     nb = (out.size + BLOCK - 1) // BLOCK
     words = np.empty(BLOCK, np.uint64)
@@ -525,8 +525,20 @@ class GaussianStream:
         )
 
     # -- draws -----------------------------------------------------------------------------
-    def fill(self, out: np.ndarray, scale: float = 1.0) -> np.ndarray:
-        """Fill a C-contiguous float32/float64 array in place with ``scale * N(0, 1)``."""
+    def skip(self, n: int = 1) -> None:
+        """Advance the call index by ``n``, as if ``n`` draws had been made."""
+        if int(n) < 0:
+            raise ValueError(f"n: must be non-negative, got {n}")
+        self._t = (self._t + int(n)) % 2**64
+
+    def fill(self, out: np.ndarray, scale: float = 1.0, *, parallel: bool | None = None
+             ) -> np.ndarray:
+        """Fill a C-contiguous float32/float64 array in place with ``scale * N(0, 1)``.
+
+        parallel: use the numba-parallel kernel (None: when ``out.size >= PARALLEL_MIN_SIZE``);
+        the draws are the same either way. The serial kernel releases the GIL, so it can run in
+        a background thread.
+        """
         if not isinstance(out, np.ndarray):
             raise ValueError(f"out: expected a numpy array, got {type(out).__name__}")
         dt = _check_dtype(out.dtype, "out")
@@ -540,7 +552,7 @@ class GaussianStream:
         if out.size > BLOCK * _MAX_BLOCKS:
             raise ValueError(f"out: too many elements ({out.size}) for one call")
         flat = out.reshape(-1)
-        par = out.size >= PARALLEL_MIN_SIZE
+        par = out.size >= PARALLEL_MIN_SIZE if parallel is None else bool(parallel)
         s = float(scale)
         if dt == np.float32:
             kern = _normal_f32_par if par else _normal_f32_ser

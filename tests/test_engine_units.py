@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 from simulate import kernels, spec
 from simulate.engine import (
     EngineOptions,
+    GaussianPool,
     Propagator,
     choose_path,
     effective_rank,
@@ -157,6 +158,43 @@ def test_psd_factor_full_rank_eigen_fallback_is_lower_triangular(monkeypatch):
     L = psd_factor(G)
     assert L.shape == (6, 6) and not np.triu(L, 1).any()
     np.testing.assert_allclose(L @ L.T, G, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("direct_every", [0, 3])
+def test_gaussian_pool_prefetch_is_bit_identical(direct_every):
+    # A sequence of takes gives the same numbers with and without prefetch, also when direct
+    # draws (larger than a quarter chunk, or from the stream itself) move the stream past a
+    # prefetched chunk, which must then be discarded.
+    chunk = 4096
+    sizes = [700, 1000, 300, 900, 1024, 50, 800] * 8 + [1500, 600, 2000] * 3
+
+    def draws(prefetch: bool) -> tuple[list[np.ndarray], int]:
+        stream = GaussianStream(11)
+        pool = GaussianPool(stream, np.float32, chunk=chunk, prefetch=prefetch)
+        out = []
+        for i, n in enumerate(sizes):
+            if direct_every and i % direct_every == 0:
+                out.append(stream.standard_normal((5,)))
+            out.append(pool.take((n,)).copy())
+        pool.close()
+        return out, pool.prefetch_hits
+
+    plain, hits0 = draws(False)
+    pre, hits = draws(True)
+    assert hits0 == 0 and (hits > 0 or direct_every)  # with no direct draws, chunks are reused
+    for a, b in zip(plain, pre, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_stream_skip_and_serial_kernel_match():
+    a, b = GaussianStream(5), GaussianStream(5)
+    a.fill(np.empty(10, np.float32))
+    b.skip(1)
+    x = a.fill(np.empty(300_000, np.float32), parallel=True)
+    y = b.fill(np.empty(300_000, np.float32), parallel=False)
+    np.testing.assert_array_equal(x, y)
+    with pytest.raises(ValueError, match="n"):
+        a.skip(-1)
 
 
 def test_cost_model_prefers_fast_path_for_small_batches():
