@@ -12,9 +12,10 @@ Figure numbers follow THEORY.md §1.2 (the paper's numbering):
   ``chi^l`` with the fitted power law and the L11 exponents.
 
 Every simulation goes through `verify.context.Context` with exactly the configuration a claim
-uses at that fidelity (the run functions of `verify.claims_labatie`), so a report after the claims reads them from the cache. The only
-new runs are the noise effective ranks ``r_eff(dx)`` of the vanilla and bn_res nets, which no
-claim computes (`REPRO_SIZES`). Compute only: the panels are rendered by ``reports/``.
+uses at that fidelity (the run functions of `verify.claims_labatie`), so a report after the
+claims reads them from the cache. The only new runs are the noise effective ranks
+``r_eff(dx)`` of the vanilla and bn_res nets, which no claim computes (`REPRO_SIZES`).
+Compute only: the panels are rendered by ``reports/``.
 """
 
 from __future__ import annotations
