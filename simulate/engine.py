@@ -205,13 +205,19 @@ def effective_rank_from_gram(gram: np.ndarray) -> float:
         return 1.0
     rm = gram.mean(axis=0)
     gc = gram - rm[None, :] - rm[:, None] + rm.mean()
+    return _effective_rank_centered(gc, float(np.trace(gc)))
+
+
+def _effective_rank_centered(gc: np.ndarray, trace: float) -> float:
+    """``trace / lambda_max(gc)`` for a centred Gram ``gc`` (``n x n``), clamped to >= 1."""
+    n = gc.shape[0]
     w = lapack.dsyevr(gc, compute_v=0, range="I", il=n, iu=n)[0]
     wmax = float(w[0])
     if not wmax > 0:
         return float("nan")
     # tr >= lambda_max exactly; when the rows' common mean dwarfs their spread, centring the
     # Gram loses digits and rounding could push the ratio a hair below 1: clamp that rounding.
-    return max(float(np.trace(gc)) / wmax, 1.0)
+    return max(trace / wmax, 1.0)
 
 
 def effective_rank(T: np.ndarray) -> float:
@@ -240,9 +246,15 @@ def _block_gram(state: _State, rows: slice) -> np.ndarray:
 
 def _reff(state: _State, rows: slice) -> float:
     n = rows.stop - rows.start
-    if n <= state.N:
-        return effective_rank_from_gram(_block_gram(state, rows))
-    return effective_rank(state.Z[rows])
+    if n > state.N:
+        return effective_rank(state.Z[rows])
+    if n == 1:
+        return 1.0
+    if state._gram is not None:
+        return effective_rank_from_gram(state._gram[rows, rows])
+    # from the (cached) upper triangle: centring fused with symmetrisation in one kernel
+    gc, trace = kernels.centered_gram_block(state.gram_upper(), rows.start, n)
+    return _effective_rank_centered(gc, trace)
 
 
 def _sample_geometry(gram_s: np.ndarray, N: int) -> dict[str, float]:

@@ -156,3 +156,37 @@ def row_block_sumsq(Z: np.ndarray, B: int) -> tuple[float, float]:
             v = np.float64(Z[a, c])
             acc[c] += v * v
     return s.sum(), t.sum()
+
+
+@njit(cache=True)
+def centered_gram_block(g: np.ndarray, start: int, n: int) -> tuple[np.ndarray, float]:
+    """Centred diagonal block of a Gram matrix given by its upper triangle, and its trace.
+
+    ``g`` is ``(R, R)`` float64 with only ``g[i, j], i <= j`` read; the block is rows and
+    columns ``start .. start + n - 1``: ``G_ab = t_a . t_b``. Returns ``C G C`` with
+    ``C = I - 11^T/n`` (the Gram of the rows centred by their mean vector; full symmetric
+    ``(n, n)`` matrix) and its trace ``sum_a |t_a - tbar|^2``. One fused pass instead of
+    symmetrising, then subtracting row and column means.
+    """
+    out = np.empty((n, n))
+    for i in range(n):
+        for j in range(i, n):
+            v = g[start + i, start + j]
+            out[i, j] = v
+            out[j, i] = v
+    rm = np.zeros(n)
+    for i in range(n):
+        s = 0.0
+        for j in range(n):
+            s += out[i, j]
+        rm[i] = s / n
+    tot = 0.0
+    for i in range(n):
+        tot += rm[i]
+    tot /= n
+    trace = 0.0
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = out[i, j] - rm[i] - rm[j] + tot
+        trace += out[i, i]
+    return out, trace

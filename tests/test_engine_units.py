@@ -197,6 +197,17 @@ def test_stream_skip_and_serial_kernel_match():
         a.skip(-1)
 
 
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 9), start=st.integers(0, 4), seed=st.integers(0, 2**31))
+def test_centered_gram_block_matches_numpy(n, start, seed):
+    T = np.random.default_rng(seed).standard_normal((start + n + 2, 7)) + 3.0
+    G = T @ T.T
+    gc, trace = kernels.centered_gram_block(np.triu(G), start, n)  # reads the upper triangle
+    Tc = T[start:start + n] - T[start:start + n].mean(axis=0)
+    np.testing.assert_allclose(gc, Tc @ Tc.T, atol=1e-9 * np.abs(G).max())
+    assert math.isclose(trace, float(np.sum(Tc * Tc)), rel_tol=1e-9, abs_tol=1e-9)
+
+
 def test_cost_model_prefers_fast_path_for_small_batches():
     assert choose_path("auto", 128, 512, 512) == "fast"
     assert choose_path("auto", 1024, 128, 128) == "dense"
