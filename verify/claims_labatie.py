@@ -1266,7 +1266,8 @@ def _l7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     ctx.panel("L7: delta_BN chi, realised vs the integral with measured C, D", "layer l",
               "delta_BN chi^l", overlay="chi_loc3 / chi_loc1", network="bn_ff") \
         .simulation(res.depth, real, "realised chi_loc3 / chi_loc1") \
-        .simulation(res.depth, pred, "integral (measured C, D at loc1)")
+        .theory(res.depth, np.nanmean(pred, axis=0), "L7 integral (measured C, D at loc1), "
+                "sim mean")
     return out
 
 
@@ -1420,8 +1421,8 @@ def _l9(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                   "mu4(z^l)", logy=True, overlay="mu4_signal_loc3", network="bn_ff")
     for b, res in runs:
         p.simulation(res.depth, res["mu4_signal_loc3"], f"B={b}")
-    p.simulation(shared.depth, 1.0 / shared["nu1_abs_signal_loc3"] ** 2,
-                 f"1/nu1^2 (B={runs[0][0]})")
+    p.theory(shared.depth, np.nanmean(1.0 / shared["nu1_abs_signal_loc3"] ** 2, axis=0),
+             f"L9 lower bound 1/nu1^2 (measured nu1, B={runs[0][0]})")
     return out
 
 
@@ -1502,7 +1503,7 @@ def _l10(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
     ctx.panel("L10: (delta chi^l)^2 - 1 vs eta^l mu2(F^l)/mu2(x^l)", "unit l", "increment",
               logx=True, logy=True, network="bn_res") \
         .simulation(xs, lhs, "realised (chi_loc5^l / chi_loc5^(l-1))^2 - 1") \
-        .simulation(xs, rhs, "eta mu2(F)/mu2(x) (measured)")
+        .theory(xs, np.nanmean(rhs, axis=0), "L10: eta mu2(F)/mu2(x) (measured), sim mean")
     return out
 
 
@@ -1624,6 +1625,15 @@ def _l11(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
                   overlay="log(chi_loc5)", network="bn_res")
     for tag, _, r in runs:
         p.simulation(r.depth, r["log_chi_loc5"], tag)
+    for tag, h, r in runs:
+        # the predicted power law l^tau, anchored at the sim mean at the fit's first unit
+        tau = (float(th.tau_rank_corrected(h, size["res_batch"], size["res_width"]))
+               if tag == cfc else float(th.tau_gaussian(h)))
+        i0 = int(np.searchsorted(r.depth, L11_FROM))
+        x = np.asarray(r.depth[i0:], float)
+        y0 = float(np.nanmean(r["log_chi_loc5"][:, i0]))
+        p.theory(x, y0 + tau * np.log(x / x[0]),
+                 f"{'rank-corrected tau' if tag == cfc else 'tau_G'} = {tau:.3f} ({tag})")
     return out
 
 
@@ -1794,8 +1804,14 @@ def _l13(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
         "the O(l/N) deviation)", 2 * size["van_sims"]))
     ctx.panel("L13: across-simulation variance of log nu2(x^l) by width", "layer l",
               "Var log nu2", network="vanilla") \
-        .theory(depth, block_band_sq(logs[n_small]), f"N={n_small} (block increments)") \
-        .theory(depth, block_band_sq(logs[n_large]), f"N={n_large} (block increments)")
+        .simulation(depth, block_band_sq(logs[n_small])[None, :],
+                    f"N={n_small} (block increments)") \
+        .simulation(depth, block_band_sq(logs[n_large])[None, :],
+                    f"N={n_large} (block increments)") \
+        .theory(depth, np.asarray(depth, float) * labatie.vanilla_exact_log_moments(n_small)[1],
+                f"N={n_small}: l Var log R (L3 exact)") \
+        .theory(depth, np.asarray(depth, float) * labatie.vanilla_exact_log_moments(n_large)[1],
+                f"N={n_large}: l Var log R (L3 exact)")
     out.append(C.skipped("L13.2", "zero padding vs periodic BN-FF (L8 rates within 10%)",
                          CONV_SKIP + " (boundaries only exist for convolutions)"))
     out.append(C.skipped("L13.3", "MNIST: larger mu4, lower delta_phi chi for l <= 20",
