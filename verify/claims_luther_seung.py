@@ -814,9 +814,9 @@ def _pieces_one_layer_too_many(x: np.ndarray, layers: np.ndarray | list[int]
     paper=LUTHER_SEUNG,
     theory={"mean_field_pieces": ls.mean_field_pieces, "floor_exponent": floor_exponent},
     sizes={
-        "quick": {"s6_widths": (100, 400, 1000), "s6_sims": (20, 200, 50), "s6_depth": 60,
+        "quick": {"s6_widths": (100, 400, 1000), "s6_sims": (80, 200, 100), "s6_depth": 60,
                   "s6_batch": 64},
-        "standard": {"s6_widths": (100, 400, 1000), "s6_sims": (50, 300, 100), "s6_depth": 100,
+        "standard": {"s6_widths": (100, 400, 1000), "s6_sims": (120, 300, 150), "s6_depth": 100,
                      "s6_batch": 64},
         "paper": {"s6_widths": (100, 400, 1000), "s6_sims": (100, 400, 200), "s6_depth": 100,
                   "s6_batch": 256},

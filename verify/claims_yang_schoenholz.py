@@ -1202,8 +1202,8 @@ def _y6_coefficient_one_plus_c(c: Any, l: Any) -> np.ndarray:
         "coefficient_expr": ys.y6_coefficient,
     },
     sizes={
-        "quick": {"y6_N": 1000, "y6_L": 100, "y6_B": 8, "y6_e0": 0.5, "y6_sims": 60},
-        "standard": {"y6_N": 1000, "y6_L": 100, "y6_B": 8, "y6_e0": 0.5, "y6_sims": 150},
+        "quick": {"y6_N": 1000, "y6_L": 100, "y6_B": 8, "y6_e0": 0.5, "y6_sims": 150},
+        "standard": {"y6_N": 1000, "y6_L": 100, "y6_B": 8, "y6_e0": 0.5, "y6_sims": 300},
         "paper": {"y6_N": 1000, "y6_L": 100, "y6_B": 8, "y6_e0": 0.5, "y6_sims": 500},
     },
     mutations=[
