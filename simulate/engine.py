@@ -195,22 +195,25 @@ def choose_path(policy: str, rows: int, n_in: int, n_out: int) -> str:
 def effective_rank_from_gram(gram: np.ndarray) -> float:
     """Effective rank ``tr S / lambda_max(S)`` of the covariance ``S`` of the rows.
 
-    ``gram`` is the ``n x n`` Gram matrix ``T T^T`` of ``n`` row vectors; the rows are centred by
-    their mean (``C gram C`` with ``C = I - 11^T/n``), whose nonzero eigenvalues are those of
-    ``n S``. The trace is exact; ``lambda_max`` comes from LAPACK ``dsyevr`` restricted to the top
-    eigenvalue. Returns ``nan`` for an all-zero (rank-0) input.
+    ``gram`` is the ``n x n`` Gram matrix ``T T^T`` of ``n`` row vectors (only its upper triangle
+    is read); the rows are centred by their mean (``C gram C`` with ``C = I - 11^T/n``), whose
+    nonzero eigenvalues are those of ``n S``. The trace is exact; ``lambda_max`` comes from
+    LAPACK ``dsyevr`` restricted to the top eigenvalue. Returns ``nan`` for an all-zero (rank-0)
+    input.
     """
-    n = gram.shape[0]
+    gram = np.asarray(gram, dtype=np.float64)
+    return _effective_rank_of_block(gram, 0, gram.shape[0])
+
+
+def _effective_rank_of_block(g: np.ndarray, start: int, n: int) -> float:
+    """Effective rank of rows ``start .. start + n - 1`` from the upper triangle of their Gram.
+
+    ``g`` is ``(R, R)`` float64; centring and symmetrising are fused in
+    `kernels.centered_gram_block`; the ratio is clamped to >= 1.
+    """
     if n == 1:
         return 1.0
-    rm = gram.mean(axis=0)
-    gc = gram - rm[None, :] - rm[:, None] + rm.mean()
-    return _effective_rank_centered(gc, float(np.trace(gc)))
-
-
-def _effective_rank_centered(gc: np.ndarray, trace: float) -> float:
-    """``trace / lambda_max(gc)`` for a centred Gram ``gc`` (``n x n``), clamped to >= 1."""
-    n = gc.shape[0]
+    gc, trace = kernels.centered_gram_block(g, start, n)
     w = lapack.dsyevr(gc, compute_v=0, range="I", il=n, iu=n)[0]
     wmax = float(w[0])
     if not wmax > 0:
@@ -248,13 +251,7 @@ def _reff(state: _State, rows: slice) -> float:
     n = rows.stop - rows.start
     if n > state.N:
         return effective_rank(state.Z[rows])
-    if n == 1:
-        return 1.0
-    if state._gram is not None:
-        return effective_rank_from_gram(state._gram[rows, rows])
-    # from the (cached) upper triangle: centring fused with symmetrisation in one kernel
-    gc, trace = kernels.centered_gram_block(state.gram_upper(), rows.start, n)
-    return _effective_rank_centered(gc, trace)
+    return _effective_rank_of_block(state.gram_upper(), rows.start, n)
 
 
 def _sample_geometry(gram_s: np.ndarray, N: int) -> dict[str, float]:
@@ -494,12 +491,11 @@ class Propagator:
         (see `simulate.threads`).
         """
         with single_threaded_blas():
+            self._pool = GaussianPool(weights, self.dtype)
             try:
                 return self._run(x, dx, weights, cotangent)
             finally:
-                pool = getattr(self, "_pool", None)
-                if pool is not None:
-                    pool.close()  # no prefetch thread outlives the run
+                self._pool.close()  # no prefetch thread outlives the run
 
     def _run(
         self,
@@ -509,7 +505,6 @@ class Propagator:
         cotangent: GaussianStream | None,
     ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
         net, opts = self.net, self.opts
-        self._pool = GaussianPool(weights, self.dtype)
         B = x.shape[0]
         if net.uses_batchnorm and B < 2:
             raise ConfigError(f"batch_size={B} is not allowed with batch norm; it must be >= 2")
