@@ -24,7 +24,7 @@ from pathlib import Path
 from verify import registry, runner
 from verify.cache import SimulationCache
 from verify.criteria import Verdict
-from verify.mutation import mutation_suite, score
+from verify.mutation import mutation_suite, scores
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -44,17 +44,19 @@ def run_mutations(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     results, outcomes = mutation_suite(registry.select(args.claims), args.fidelity, args.seed,
                                        cache=cache, progress=True)
-    killed, total = score(outcomes)
     print("\nunmutated verdicts: "
           + ", ".join(f"{r.claim.id} {r.verdict.value}" for r in results))
-    print(f"mutation score at {args.fidelity}, seed {args.seed}: {killed}/{total} "
-          f"({100 * killed / max(total, 1):.1f}%) in {time.perf_counter() - t0:.0f} s\n")
-    print("| claim | mutation | verdict | failing criteria |")
-    print("|---|---|---|---|")
+    for kind, (killed, total) in scores(outcomes).items():
+        print(f"{kind} mutation score at {args.fidelity}, seed {args.seed}: {killed}/{total} "
+              f"({100 * killed / max(total, 1):.1f}%)")
+    print(f"({time.perf_counter() - t0:.0f} s)\n")
+    print("| claim | kind | must fail at | mutation | verdict | failing criteria |")
+    print("|---|---|---|---|---|---|")
     for o in outcomes:
-        print(f"| {o.claim_id} | {o.mutation} | {o.verdict.value} | "
+        m = next(m for m in registry.get(o.claim_id).mutations if m.name == o.mutation)
+        print(f"| {o.claim_id} | {o.kind} | {m.fails_at} | {o.mutation} | {o.verdict.value} | "
               f"{', '.join(o.failing) or '-'} |")
-    return 0 if killed == total else 1
+    return 0 if all(o.killed for o in outcomes if o.required) else 1
 
 
 def run_false_alarms(args: argparse.Namespace) -> int:

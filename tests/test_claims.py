@@ -39,7 +39,9 @@ def test_claim(claim_id: str, claim_results: dict[str, runner.ClaimResult]) -> N
     r = claim_results[claim_id]
     if r.verdict is Verdict.SKIPPED:
         pytest.skip("; ".join(f"{c.id}: {c.reason}" for c in r.criteria))
-    assert r.verdict is Verdict.PASS, runner.failure_message(r)
+    # IDENTITY-ONLY: nothing failed, but the claim rests on identities or sanity bounds only; it
+    # is reported as such (not as a verified PASS) and is not an error of the harness.
+    assert r.verdict in (Verdict.PASS, Verdict.IDENTITY_ONLY), runner.failure_message(r)
     assert r.panels, f"{claim_id}: the check recorded no figure panel (ctx.panel)"
     assert any({"simulation", "theory"} <= {c.kind for c in p.curves} for p in r.panels), (
         f"{claim_id}: no panel has both a simulation curve and a theory curve "

@@ -61,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"verifying {len(claims)} claims at fidelity {args.fidelity!r}, seed {args.seed}",
           file=sys.stderr)
     if args.mutations:
-        from verify.mutation import mutation_suite, score
+        from verify.mutation import mutation_suite, scores
 
         results, outcomes = mutation_suite(claims, args.fidelity, args.seed, cache=cache,
                                            progress=True)
@@ -71,12 +71,14 @@ def main(args: argparse.Namespace) -> int:
         outcomes = []
     print(runner.table(results))
     if outcomes:
-        killed, total = score(outcomes)
-        survivors = [o for o in outcomes if not o.killed]
-        print(f"mutation score: {killed}/{total} killed"
-              + (f" ({100 * killed / total:.1f}%)" if total else ""))
-        for o in survivors:
-            print(f"  survived: {o.claim_id} {o.mutation} ({o.verdict.value})")
+        for kind, (killed, total) in scores(outcomes).items():
+            print(f"{kind} mutation score at {args.fidelity!r}: {killed}/{total} killed"
+                  + (f" ({100 * killed / total:.1f}%)" if total else ""))
+        for o in outcomes:
+            if not o.killed:
+                need = "" if o.required else " (not required at this fidelity)"
+                print(f"  survived: {o.claim_id} [{o.kind}] {o.mutation} "
+                      f"({o.verdict.value}){need}")
     elapsed = time.perf_counter() - t0
     if cache is not None:
         print(f"{elapsed:.1f} s; cache {cache.directory}: {cache.hits} hits, {cache.misses} "
@@ -84,4 +86,5 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         runner.write_json(results, args.json)
         print(f"wrote {args.json}", file=sys.stderr)
-    return 1 if any(r.verdict is Verdict.FAIL for r in results) else 0
+    missed = any(o.required and not o.killed for o in outcomes)
+    return 1 if missed or any(r.verdict is Verdict.FAIL for r in results) else 0

@@ -13,6 +13,19 @@ that decide it:
 * Otherwise INCONCLUSIVE, with the number of simulations (and the fidelity) that would decide.
 
 Every criterion states its tolerance *and why* (finite width, finite batch, known bias...).
+
+Two more labels make the verdicts honest about what they show:
+
+* ``evidence`` (`EVIDENCE`): ``"test"`` for a criterion that a wrong theory could fail;
+  ``"identity"`` for one that holds for any sample or by construction (an algebraic identity
+  of the estimators, a quantity equal to another criterion's); ``"sanity"`` for a bound so
+  wide that no plausible theory violates it. Identities and sanity checks are shown, never
+  counted as evidence: a claim whose only passing criteria are of those kinds gets the verdict
+  ``IDENTITY_ONLY``, not ``PASS``.
+* ``perturbation`` (`Perturbation`): how a relative error ``delta`` in the theory's
+  prediction moves the comparison, so `Criterion.perturbed` can re-decide the criterion for
+  the wrong prediction ``prediction x (1 + delta)`` without new simulations. `verify.power`
+  turns that into each criterion's minimal detectable error.
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+from collections.abc import Callable
 from typing import Any
 
 from verify import stats
@@ -33,16 +47,102 @@ ALPHA_FAIL = 1e-3
 ALPHA_PASS = 0.01
 
 
+#: Kinds of evidence a criterion gives (module docstring).
+EVIDENCE = ("test", "identity", "sanity")
+
+
 class Verdict(enum.StrEnum):
-    """Outcome of a criterion or a claim."""
+    """Outcome of a criterion or a claim.
+
+    ``IDENTITY_ONLY`` is a claim verdict only: nothing failed, but every criterion that passed
+    is an identity or a sanity bound, so the claim is not verified by evidence.
+    """
 
     PASS = "PASS"
     FAIL = "FAIL"
     INCONCLUSIVE = "INCONCLUSIVE"
     SKIPPED = "SKIPPED"
+    IDENTITY_ONLY = "IDENTITY-ONLY"
 
     def __str__(self) -> str:
         return self.value
+
+
+#: Modes of `Perturbation`.
+PERTURBATION_MODES = ("prediction", "ratio", "log", "shift", "custom")
+
+
+@dataclasses.dataclass(frozen=True)
+class Perturbation:
+    """How a relative error ``delta`` of the theory's prediction moves one criterion.
+
+    mode:
+
+    * ``"prediction"``: the criterion compares an estimate with the prediction itself (or a
+      threshold from theory): the prediction becomes ``prediction * (1 + delta)``.
+    * ``"ratio"``: the estimate is ``sim / theory - 1`` (prediction usually 0): it becomes
+      ``(1 + estimate) / (1 + delta) - 1`` (interval and standard error likewise).
+    * ``"log"``: the estimate is ``log(sim / theory)``: it becomes ``estimate - log(1 + delta)``.
+    * ``"shift"``: the estimate is ``sim - theory`` and the theory's value has magnitude
+      ``scale`` (a zero difference predicted against a total of ``scale``, e.g. a width
+      dependence of a log growth): it becomes ``estimate - delta * scale``.
+    * ``"custom"``: ``fn(delta)`` recomputes the estimate from the data with the prediction
+      (a curve) multiplied by ``1 + delta`` (for statistics of whole curves, such as a mean
+      absolute relative error).
+
+    what: which prediction is perturbed, for tables (default: the criterion's prediction).
+    """
+
+    mode: str = "prediction"
+    scale: float = 1.0
+    fn: Callable[[float], Estimate] | None = dataclasses.field(default=None, compare=False,
+                                                                 repr=False)
+    what: str = ""
+
+    def __post_init__(self) -> None:
+        if self.mode not in PERTURBATION_MODES:
+            raise ValueError(f"perturbation mode={self.mode!r} is not allowed; choose one of "
+                             f"{', '.join(PERTURBATION_MODES)}")
+        if (self.mode == "custom") != (self.fn is not None):
+            raise ValueError("perturbation fn must be given exactly when mode='custom'")
+        if self.mode == "shift" and not (math.isfinite(self.scale) and self.scale != 0):
+            raise ValueError(f"perturbation scale={self.scale!r} must be finite and nonzero "
+                             "for mode='shift'")
+
+    @classmethod
+    def ratio(cls, what: str = "") -> Perturbation:
+        """The estimate is a relative error ``sim / theory - 1``."""
+        return cls("ratio", what=what)
+
+    @classmethod
+    def log(cls, what: str = "") -> Perturbation:
+        """The estimate is a log ratio ``log(sim / theory)``."""
+        return cls("log", what=what)
+
+    @classmethod
+    def shift(cls, scale: float, what: str = "") -> Perturbation:
+        """The estimate is a difference ``sim - theory`` against a theory value of ``scale``."""
+        return cls("shift", scale=float(scale), what=what)
+
+    @classmethod
+    def custom(cls, fn: Callable[[float], Estimate], what: str = "") -> Perturbation:
+        """``fn(delta)``: the estimate recomputed with the prediction times ``1 + delta``."""
+        return cls("custom", fn=fn, what=what)
+
+    def estimate(self, est: Estimate, delta: float) -> Estimate:
+        """The estimate as the criterion would see it against the perturbed theory."""
+        if self.mode == "prediction":
+            return est
+        if self.mode == "custom":
+            assert self.fn is not None
+            return self.fn(delta)
+        if self.mode == "ratio":
+            f = 1.0 / (1.0 + delta)
+            return dataclasses.replace(est, value=(1 + est.value) * f - 1, se=est.se * f,
+                                       ci=((1 + est.ci[0]) * f - 1, (1 + est.ci[1]) * f - 1))
+        shift = math.log1p(delta) if self.mode == "log" else delta * self.scale
+        return dataclasses.replace(est, value=est.value - shift,
+                                   ci=(est.ci[0] - shift, est.ci[1] - shift))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +154,11 @@ class Criterion:
     ``skipped``; prediction/estimate/tolerance: the numbers compared (the tolerance is a margin
     in the estimate's units); reason: why that tolerance is right; n_sims: simulations behind the
     estimate (0 for pure theory); p_pass/p_fail: see module docstring; verdict: set by
-    `finalize` (Holm across the run); note: extra text (e.g. which fidelity would decide).
+    `finalize` (Holm across the run); note: extra text (e.g. which fidelity would decide);
+    evidence: ``test``, ``identity`` or ``sanity`` (module docstring); perturbation: how a
+    relative error of the prediction moves the comparison (None: not a numeric prediction);
+    mde: minimal detectable relative error of the prediction, set by `verify.power` (None: not
+    measured; ``inf``: beyond the largest perturbation tried).
     """
 
     id: str
@@ -69,10 +173,41 @@ class Criterion:
     p_fail: float = 1.0
     verdict: Verdict | None = None
     note: str = ""
+    evidence: str = "test"
+    perturbation: Perturbation | None = None
+    mde: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.evidence not in EVIDENCE:
+            raise ValueError(f"{self.id}: evidence={self.evidence!r} is not allowed; choose one "
+                             f"of {', '.join(EVIDENCE)}")
 
     def replace(self, **changes: Any) -> Criterion:
         """Immutable update."""
         return dataclasses.replace(self, **changes)
+
+    def labelled(self, evidence: str, why: str) -> Criterion:
+        """The same criterion labelled ``identity`` or ``sanity``, with the reason appended."""
+        return self.replace(evidence=evidence, reason=f"{self.reason}. {evidence.upper()}: {why}",
+                            perturbation=None)
+
+    def perturbed(self, delta: float) -> Criterion:
+        """The criterion re-decided against the prediction times ``1 + delta`` (no verdict).
+
+        Uses `perturbation` (ValueError when the criterion has none). The tolerance is kept:
+        the question is whether the harness, as configured, rejects the wrong prediction.
+        """
+        pert = self.perturbation
+        if pert is None or self.estimate is None or self.prediction is None:
+            raise ValueError(f"{self.id} has no numeric prediction to perturb")
+        est = pert.estimate(self.estimate, delta)
+        pred = self.prediction * (1.0 + delta) if pert.mode == "prediction" else self.prediction
+        if self.kind == "equivalence":
+            p_pass, p_fail = stats.equivalence_pvalues(est, pred, self.tolerance or 0.0)
+        else:
+            p_pass, p_fail = stats.bound_pvalues(est, pred, self.kind)
+        return self.replace(estimate=est, prediction=pred, p_pass=p_pass, p_fail=p_fail,
+                            verdict=None, note="")
 
     @property
     def stochastic(self) -> bool:
@@ -91,56 +226,78 @@ class Criterion:
             "tolerance": self.tolerance, "tolerance_reason": self.reason,
             "n_sims": self.n_sims, "p_pass": self.p_pass, "p_fail": self.p_fail,
             "verdict": None if self.verdict is None else self.verdict.value, "note": self.note,
+            "evidence": self.evidence, "mde": self.mde,
+            "perturbation": None if self.perturbation is None else self.perturbation.mode,
         }
+
+
+def _default_perturbation(prediction: float, perturbation: Perturbation | None
+                          ) -> Perturbation | None:
+    """A nonzero prediction is perturbed as itself unless the check says otherwise."""
+    if perturbation is not None:
+        return perturbation
+    return Perturbation() if prediction != 0 and math.isfinite(prediction) else None
 
 
 def equivalence(
     id: str, description: str, estimate: Estimate, prediction: float, tolerance: float,
-    reason: str, n_sims: int | None = None,
+    reason: str, n_sims: int | None = None, *, perturbation: Perturbation | None = None,
+    evidence: str = "test",
 ) -> Criterion:
-    """Criterion ``|theta - prediction| <= tolerance`` (TOST for PASS)."""
+    """Criterion ``|theta - prediction| <= tolerance`` (TOST for PASS).
+
+    perturbation: how a relative error of the prediction moves the comparison (default:
+    ``prediction x (1 + delta)`` when the prediction is nonzero; a zero prediction, such as a
+    relative error or a difference, must say so); evidence: see `EVIDENCE`.
+    """
     if not tolerance >= 0:
         raise ValueError(f"{id}: tolerance={tolerance!r} must be >= 0")
     p_pass, p_fail = stats.equivalence_pvalues(estimate, float(prediction), float(tolerance))
     return Criterion(id, description, "equivalence", float(prediction), estimate,
                      float(tolerance), reason, estimate.n if n_sims is None else n_sims,
-                     p_pass, p_fail)
+                     p_pass, p_fail, evidence=evidence,
+                     perturbation=_default_perturbation(float(prediction), perturbation))
 
 
 def relative_equivalence(
     id: str, description: str, estimate: Estimate, prediction: float, rel_tolerance: float,
-    reason: str, n_sims: int | None = None,
+    reason: str, n_sims: int | None = None, *, perturbation: Perturbation | None = None,
+    evidence: str = "test",
 ) -> Criterion:
     """Criterion ``|theta - prediction| <= rel_tolerance * |prediction|``."""
     return equivalence(id, description, estimate, prediction,
-                       abs(float(prediction)) * rel_tolerance, reason, n_sims)
+                       abs(float(prediction)) * rel_tolerance, reason, n_sims,
+                       perturbation=perturbation, evidence=evidence)
 
 
 def bound(
     id: str, description: str, estimate: Estimate, threshold: float, side: str, reason: str,
-    n_sims: int | None = None,
+    n_sims: int | None = None, *, perturbation: Perturbation | None = None,
+    evidence: str = "test",
 ) -> Criterion:
     """Criterion ``theta > threshold`` (side ``"above"``) or ``theta < threshold``."""
     p_pass, p_fail = stats.bound_pvalues(estimate, float(threshold), side)
     return Criterion(id, description, side, float(threshold), estimate, None, reason,
-                     estimate.n if n_sims is None else n_sims, p_pass, p_fail)
+                     estimate.n if n_sims is None else n_sims, p_pass, p_fail,
+                     evidence=evidence,
+                     perturbation=_default_perturbation(float(threshold), perturbation))
 
 
 def exact(
     id: str, description: str, value: float, prediction: float, tolerance: float, reason: str,
-    n_sims: int = 0,
+    n_sims: int = 0, *, perturbation: Perturbation | None = None, evidence: str = "test",
 ) -> Criterion:
     """Deterministic criterion (an iteration, an identity): ``|value - prediction| <= tol``."""
     return equivalence(id, description, Estimate.exact(value, n_sims), prediction, tolerance,
-                       reason, n_sims)
+                       reason, n_sims, perturbation=perturbation, evidence=evidence)
 
 
 def holds(id: str, description: str, ok: bool, reason: str, n_sims: int = 0,
-          value: float | None = None) -> Criterion:
+          value: float | None = None, *, evidence: str = "test") -> Criterion:
     """Deterministic yes/no criterion (e.g. "both bounds hold in every simulation")."""
     est = None if value is None else Estimate.exact(value, n_sims)
     return Criterion(id, description, "holds", None, est, None, reason, n_sims,
-                     0.0 if ok else 1.0, 1.0 if ok else 0.0)
+                     0.0 if ok else 1.0, 1.0 if ok else 0.0, evidence=evidence)
 
 
 def skipped(id: str, description: str, reason: str) -> Criterion:
@@ -215,12 +372,17 @@ def _deciding_note(c: Criterion, alpha_pass: float, sims_by_fidelity: dict[str, 
 
 
 def claim_verdict(criteria: list[Criterion]) -> Verdict:
-    """FAIL if any criterion fails; else INCONCLUSIVE if any is; else PASS (SKIPPED if none ran)."""
-    vs = [c.verdict for c in criteria if c.verdict is not Verdict.SKIPPED]
+    """FAIL if any criterion fails; else INCONCLUSIVE if any is; else PASS when at least one
+    passing criterion is a test (evidence ``"test"``), IDENTITY_ONLY when every passing one is an
+    identity or a sanity bound; SKIPPED if none ran."""
+    live = [c for c in criteria if c.verdict is not Verdict.SKIPPED]
+    vs = [c.verdict for c in live]
     if not vs:
         return Verdict.SKIPPED
     if Verdict.FAIL in vs:
         return Verdict.FAIL
     if Verdict.INCONCLUSIVE in vs or None in vs:
         return Verdict.INCONCLUSIVE
+    if not any(c.evidence == "test" for c in live):
+        return Verdict.IDENTITY_ONLY
     return Verdict.PASS

@@ -4,7 +4,8 @@
 mutations on the *same* simulations (served from memory or the cache) and decides verdicts
 with the mutated claim in place of the original, i.e. with the same Holm family as a real run.
 A mutation is *killed* when the mutated claim's verdict is FAIL. The mutation score is
-killed / total.
+killed / total, reported separately for gross and for nearby mutations (`scores`); a nearby
+mutation that survives below its ``fails_at`` fidelity is recorded but not required.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class MutationOutcome:
     mutation: str
     verdict: Verdict
     failing: tuple[str, ...]
+    kind: str = "gross"
+    required: bool = True
 
     @property
     def killed(self) -> bool:
@@ -53,13 +56,25 @@ def mutation_suite(
             mutated = evaluate_claim(c, fidelity, seed, cache=cache, memo=memo, mutation=m)
             decided = finalize(raw[:i] + [mutated] + raw[i + 1:])[i]
             failing = tuple(k.id for k in decided.criteria if k.verdict is Verdict.FAIL)
-            outcomes.append(MutationOutcome(c.id, m.name, decided.verdict, failing))
+            outcomes.append(MutationOutcome(c.id, m.name, decided.verdict, failing, m.kind,
+                                            m.must_fail(fidelity)))
             if progress:
-                print(f"  {c.id:<4} {m.name:<50} {decided.verdict.value:<13} "
+                print(f"  {c.id:<4} {m.kind:<6} {m.name[:60]:<60} {decided.verdict.value:<13} "
                       f"{','.join(failing)}", flush=True, file=sys.stderr)
-    return finalize(raw), outcomes
+    from verify.power import annotate
+
+    return annotate(finalize(raw)), outcomes
 
 
-def score(outcomes: list[MutationOutcome]) -> tuple[int, int]:
-    """(killed, total)."""
-    return sum(o.killed for o in outcomes), len(outcomes)
+def score(outcomes: list[MutationOutcome], kind: str | None = None,
+          required_only: bool = False) -> tuple[int, int]:
+    """(killed, total) over the outcomes of ``kind`` (all kinds if None); ``required_only``
+    keeps only mutations that must FAIL at the fidelity of the run."""
+    sel = [o for o in outcomes if (kind is None or o.kind == kind)
+           and (o.required or not required_only)]
+    return sum(o.killed for o in sel), len(sel)
+
+
+def scores(outcomes: list[MutationOutcome]) -> dict[str, tuple[int, int]]:
+    """Mutation scores by kind: ``{"gross": (killed, total), "nearby": (...)}``."""
+    return {k: score(outcomes, k) for k in ("gross", "nearby")}

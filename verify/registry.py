@@ -8,7 +8,11 @@ A claim declares
 * ``sizes``: the simulation sizes at each fidelity (``quick``, ``standard``, ``paper``).
 * ``check(ctx, th, size) -> list[Criterion]``: runs (cached) simulations through ``ctx``,
   computes statistics and returns the evaluated criteria (`verify.criteria`).
-* ``mutations``: wrong theories that must FAIL at ``quick``.
+* ``mutations``: wrong theories that must FAIL. A *gross* mutation (a wrong constant, a dropped
+  factor) must FAIL at ``quick``; a *nearby* mutation is a wrong theory a researcher could
+  believe (the Gaussian-limit constant where the finite-batch value is right, an asymptotic
+  form used too early, a neighbouring exponent) and must FAIL at the fidelity it names
+  (``fails_at``, ``standard`` unless ``quick`` affords it). Every claim has at least one of each.
 
 Registering is one decorated function::
 
@@ -68,12 +72,41 @@ class Theory(Mapping[str, Any]):
         return Theory({**self._entries, **overrides})
 
 
+MUTATION_KINDS = ("gross", "nearby")
+
+
 @dataclasses.dataclass(frozen=True)
 class Mutation:
-    """A wrong theory: ``overrides`` replace named predictions; it must make the claim FAIL."""
+    """A wrong theory: ``overrides`` replace named predictions; it must make the claim FAIL.
+
+    kind: ``"gross"`` (an absurd error: must FAIL at ``quick``) or ``"nearby"`` (a plausible
+    wrong theory: must FAIL at ``fails_at``); fails_at: the lowest fidelity at which the
+    harness must FAIL it (default ``quick`` for gross, ``standard`` for nearby mutations).
+    """
 
     name: str
     overrides: Mapping[str, Any]
+    kind: str = "gross"
+    fails_at: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in MUTATION_KINDS:
+            raise ValueError(f"mutation {self.name!r}: kind={self.kind!r} is not allowed; "
+                             f"choose one of {', '.join(MUTATION_KINDS)}")
+        if not self.fails_at:
+            object.__setattr__(self, "fails_at", "quick" if self.kind == "gross" else "standard")
+        check_fidelity(self.fails_at)
+        if self.kind == "gross" and self.fails_at != "quick":
+            raise ValueError(f"mutation {self.name!r}: a gross mutation must fail at 'quick'")
+
+    def must_fail(self, fidelity: str) -> bool:
+        """True when the harness at ``fidelity`` is required to FAIL this mutation."""
+        return FIDELITIES.index(check_fidelity(fidelity)) >= FIDELITIES.index(self.fails_at)
+
+
+def nearby(name: str, overrides: Mapping[str, Any], fails_at: str = "standard") -> Mutation:
+    """A plausible wrong theory (see `Mutation`) that must FAIL at ``fails_at``."""
+    return Mutation(name, overrides, "nearby", fails_at)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 `run_claims` evaluates each claim's check (simulations through the cache), then `finalize`
 applies Holm's correction over every stochastic criterion of the run and sets verdicts.
-`ClaimResult` is the data a report renders; `to_records` gives the JSON records of
+`verify.power.annotate` then measures each numeric criterion's minimal detectable error on the
+same simulations. `ClaimResult` is the data a report renders; `to_records` gives the JSON records of
 ``dnn-moments verify --json``; `table` the terminal table.
 
 A check that raises is not lost in silence: its claim gets verdict FAIL with the error text
@@ -56,6 +57,12 @@ class ClaimResult:
         """Largest number of simulations behind one criterion."""
         return max([c.n_sims for c in self.criteria] + [0])
 
+    @property
+    def mde(self) -> float | None:
+        """Minimal detectable error of the claim's sharpest criterion (None if not measured)."""
+        vals = [c.mde for c in self.criteria if c.mde is not None]
+        return min(vals) if vals else None
+
     def replace(self, **changes: Any) -> ClaimResult:
         """Immutable update."""
         return dataclasses.replace(self, **changes)
@@ -79,6 +86,7 @@ class ClaimResult:
             "estimate": None if h is None or h.estimate is None else h.estimate.value,
             "interval": None if h is None or h.estimate is None else list(h.estimate.ci),
             "tolerance": None if h is None else h.tolerance,
+            "mde": self.mde,
             "n_sims": self.n_sims, "seconds": round(self.seconds, 3), "error": self.error,
             "criteria": [c.to_dict() for c in self.criteria],
             "simulations": [dataclasses.asdict(s) for s in self.simulations],
@@ -157,8 +165,12 @@ def run_claims(
     cache: SimulationCache | None = None,
     quiet: bool = True,
     progress: bool = False,
+    power: bool = True,
 ) -> list[ClaimResult]:
-    """Evaluate ``claims`` at ``fidelity`` and decide verdicts (Holm across the run)."""
+    """Evaluate ``claims`` at ``fidelity`` and decide verdicts (Holm across the run).
+
+    power: also set each numeric criterion's minimal detectable error (`verify.power`).
+    """
     check_fidelity(fidelity)
     memo: dict[str, SimulationResults] = {}
     claims = list(claims)
@@ -170,7 +182,12 @@ def run_claims(
         if progress:
             print(f" {r.seconds:6.1f} s", flush=True, file=sys.stderr)
         results.append(r)
-    return finalize(results)
+    done = finalize(results)
+    if power:
+        from verify.power import annotate
+
+        done = annotate(done)
+    return done
 
 
 def to_records(results: list[ClaimResult]) -> list[dict[str, Any]]:
@@ -204,11 +221,19 @@ def _fmt(x: float | None) -> str:
     return f"{x:.4g}"
 
 
+def _mde(c: Criterion) -> str:
+    if c.evidence != "test":
+        return c.evidence
+    from verify.power import format_mde
+
+    return format_mde(c.mde)
+
+
 def table(results: list[ClaimResult]) -> str:
     """Plain-text table: one line per claim, then one per criterion."""
     w = max([len(c.id) for r in results for c in r.criteria] + [5]) + 2
     lines = [f"{'claim':<{w}}{'verdict':<13}{'prediction':>11} {'estimate':>10} "
-             f"{'interval':>24} {'tol':>8} {'sims':>5}  description"]
+             f"{'interval':>24} {'tol':>8} {'sims':>5} {'MDE':>6}  description"]
     for r in results:
         lines.append(f"{r.claim.id:<{w}}{r.verdict.value:<13}{r.claim.title[:72]}  "
                      f"({r.seconds:.1f} s)")
@@ -223,7 +248,7 @@ def table(results: list[ClaimResult]) -> str:
             lines.append(
                 f"  {c.id:<{w - 2}}{(c.verdict or '?')!s:<13}{pred:>11} "
                 f"{_fmt(None if est is None else est.value):>10} {iv:>24} "
-                f"{_fmt(c.tolerance):>8} {c.n_sims:>5}  {c.description[:70]}"
+                f"{_fmt(c.tolerance):>8} {c.n_sims:>5} {_mde(c):>6}  {c.description[:70]}"
             )
             if c.note:
                 lines.append(f"{'':>{w}}note: {c.note}")
