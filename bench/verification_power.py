@@ -1,10 +1,15 @@
 """Power and false alarms of the claim registry (numbers for docs/verification.md).
 
-    python bench/verification_power.py mutations [--fidelity quick] [--seed 0]
+    python bench/verification_power.py mutations [--fidelity quick] [--seed 0] [--json F]
+    python bench/verification_power.py mde-table QUICK.json STANDARD.json
     python bench/verification_power.py false-alarms [--seeds 1-20] [--fidelity quick]
 
-``mutations`` runs every claim's wrong theories and prints the mutation score (killed / total)
-and a Markdown table. ``false-alarms`` runs the whole registry once per seed, appending one
+``mutations`` runs every claim's wrong theories and prints the mutation scores (killed / total,
+gross and nearby apart) and a Markdown table; ``--json`` also writes the run's records (with
+each criterion's minimal detectable error, `verify.power`) and the mutation outcomes.
+``mde-table`` turns two such files (quick and standard) into the Markdown table of minimal
+detectable errors of docs/verification.md, with what limits each one.
+``false-alarms`` runs the whole registry once per seed, appending one
 JSON line per seed to ``--out`` (default ``bench/results/false_alarms_<fidelity>.jsonl``); a
 rerun skips seeds already recorded, so a long sweep can be resumed. Each seed uses its own
 simulations (the seed enters every simulation's seed), and the cache directory is emptied after
@@ -14,14 +19,16 @@ each seed to bound disk use.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from verify import registry, runner
+from verify import power, registry, runner
 from verify.cache import SimulationCache
 from verify.criteria import Verdict
 from verify.mutation import mutation_suite, scores
@@ -54,9 +61,85 @@ def run_mutations(args: argparse.Namespace) -> int:
     print("|---|---|---|---|---|---|")
     for o in outcomes:
         m = next(m for m in registry.get(o.claim_id).mutations if m.name == o.mutation)
+        failing = ", ".join(o.failing) or (
+            "- (no estimate beyond its tolerance: no sample size decides)"
+            if o.sims_to_fail is None or math.isinf(o.sims_to_fail)
+            else f"- (about {math.ceil(o.sims_to_fail)} simulations would FAIL it)")
         print(f"| {o.claim_id} | {o.kind} | {m.fails_at} | {o.mutation} | {o.verdict.value} | "
-              f"{', '.join(o.failing) or '-'} |")
+              f"{failing} |")
+    if args.json:
+        blob = {"fidelity": args.fidelity, "seed": args.seed,
+                "results": runner.to_records(results),
+                "mutations": [dataclasses.asdict(o) | {"verdict": o.verdict.value}
+                              for o in outcomes]}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(blob, indent=1, default=str))
     return 0 if all(o.killed for o in outcomes if o.required) else 1
+
+
+def _relative(c: dict) -> tuple[float | None, float | None]:
+    """(tolerance, se) relative to the prediction's scale, as the perturbation sees them."""
+    mode, se, tol = c.get("perturbation"), c.get("se"), c.get("tolerance")
+    if mode in ("ratio", "log"):
+        scale = 1.0
+    elif mode == "shift":
+        scale = abs(c.get("perturbation_scale") or 1.0)
+    else:
+        scale = abs(c["prediction"]) if c.get("prediction") else None
+    if not scale:
+        return None, None
+    return (None if tol is None else tol / scale), (None if se is None else se / scale)
+
+
+def _limit(mde: float | None, tol: float | None, se: float | None) -> str:
+    if mde is None:
+        return ""
+    if mde <= 0.05:
+        return "-"
+    if tol is not None and se is not None and tol > 3 * se:
+        return "tolerance (stated bias / finite-size allowance)"
+    if se is not None:
+        return "precision (standard error)"
+    return "bound slack"
+
+
+def _fmt_mde(v: float | None) -> str:
+    return "-" if v is None else power.format_mde(v)
+
+
+def run_mde_table(args: argparse.Namespace) -> int:
+    runs = [json.loads(Path(f).read_text()) for f in (args.quick, args.standard)]
+    crit = [{c["id"]: (r["id"], c) for r in run["results"] for c in r["criteria"]}
+            for run in runs]
+    print(f"| criterion | evidence | perturbed | MDE {runs[0]['fidelity']} | "
+          f"MDE {runs[1]['fidelity']} | tolerance / scale | se / scale "
+          f"({runs[1]['fidelity']}) | limited by |")
+    print("|---|---|---|---:|---:|---:|---:|---|")
+    counts = {"le5": 0, "numeric": 0}
+    for cid, (_, c) in crit[1].items():
+        if c["verdict"] == "SKIPPED":
+            continue
+        q = crit[0].get(cid, (None, {}))[1]
+        if c.get("evidence", "test") != "test":
+            print(f"| {cid} | {c['evidence']} | - | - | - | - | - | not evidence |")
+            continue
+        if c.get("mde") is None and q.get("mde") is None:
+            continue
+        tol, se = _relative(c)
+        counts["numeric"] += 1
+        counts["le5"] += c.get("mde") is not None and c["mde"] <= 0.05
+        print(f"| {cid} | test | {c.get('perturbation')} | {_fmt_mde(q.get('mde'))} | "
+              f"{_fmt_mde(c.get('mde'))} | {'-' if tol is None else f'{100 * tol:.2g}%'} | "
+              f"{'-' if se is None else f'{100 * se:.2g}%'} | {_limit(c.get('mde'), tol, se)} |")
+    print(f"\n{counts['le5']} of {counts['numeric']} numeric criteria detect a 5% error at "
+          f"{runs[1]['fidelity']}.")
+    for run in runs:
+        outs = run["mutations"]
+        for kind in ("gross", "nearby"):
+            sel = [o for o in outs if o["kind"] == kind]
+            killed = sum(o["verdict"] == "FAIL" for o in sel)
+            print(f"{kind} mutations at {run['fidelity']}: {killed}/{len(sel)} killed")
+    return 0
 
 
 def run_false_alarms(args: argparse.Namespace) -> int:
@@ -74,7 +157,7 @@ def run_false_alarms(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         try:
             results = runner.run_claims(claims, args.fidelity, seed,
-                                        cache=SimulationCache(cache_dir))
+                                        cache=SimulationCache(cache_dir), power=False)
         finally:
             shutil.rmtree(cache_dir, ignore_errors=True)
         rec = {
@@ -83,6 +166,8 @@ def run_false_alarms(args: argparse.Namespace) -> int:
             "failing": [c.id for r in results for c in r.criteria if c.verdict is Verdict.FAIL],
             "inconclusive": [c.id for r in results for c in r.criteria
                              if c.verdict is Verdict.INCONCLUSIVE],
+            "identity_only": [r.claim.id for r in results
+                              if r.verdict is Verdict.IDENTITY_ONLY],
             "errors": {r.claim.id: r.error.splitlines()[0] for r in results if r.error},
         }
         with open(out, "a") as f:
@@ -105,7 +190,12 @@ def main() -> int:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--claims", default=None)
     m.add_argument("--cache-dir", default=None)
+    m.add_argument("--json", default=None)
     m.set_defaults(func=run_mutations)
+    t = sub.add_parser("mde-table")
+    t.add_argument("quick")
+    t.add_argument("standard")
+    t.set_defaults(func=run_mde_table)
     f = sub.add_parser("false-alarms")
     f.add_argument("--fidelity", default="quick", choices=registry.FIDELITIES)
     f.add_argument("--seeds", default="1-20")

@@ -36,6 +36,7 @@ from theory.derivation import Derivation
 from verify import runner
 from verify.criteria import ALPHA_FAIL, ALPHA_PASS, Criterion, Verdict
 from verify.panels import FigureSection, Panel
+from verify.power import DELTAS, format_mde
 from verify.runner import ClaimResult
 
 HTML_NAME = "index.html"
@@ -133,7 +134,42 @@ def _criteria_counts(r: ClaimResult) -> str:
         v = "?" if c.verdict is None else c.verdict.value
         counts[v] = counts.get(v, 0) + 1
     order = [v.value for v in Verdict] + ["?"]
-    return ", ".join(f"{counts[v]} {v}" for v in order if v in counts) or "no criteria"
+    text = ", ".join(f"{counts[v]} {v}" for v in order if v in counts) or "no criteria"
+    kinds = [c.evidence for c in r.criteria if c.verdict is not Verdict.SKIPPED]
+    labelled = {k: kinds.count(k) for k in ("identity", "sanity") if k in kinds}
+    if labelled:
+        text += " (not evidence: " + ", ".join(f"{n} {k}" for k, n in labelled.items()) + ")"
+    return text
+
+
+def _criterion_label(c: Criterion) -> str:
+    """The criterion id, tagged when it is not evidence (identity or sanity)."""
+    return c.id if c.evidence == "test" else f"{c.id} [{c.evidence}]"
+
+
+def _mde_cell(c: Criterion) -> str:
+    if c.evidence != "test":
+        return "not evidence"
+    return format_mde(c.mde)
+
+
+def _mutation_list(r: ClaimResult) -> list[str]:
+    """Wrong theories this check must reject, by kind, with the fidelity that must FAIL them."""
+    out = []
+    for kind in ("gross", "nearby"):
+        ms = [m for m in r.claim.mutations if m.kind == kind]
+        if ms:
+            out.append(f"{kind} ({len(ms)}): " + "; ".join(
+                m.name + ("" if kind == "gross" else f" [must FAIL at {m.fails_at}]")
+                for m in ms))
+    return out
+
+
+MDE_NOTE = ("MDE: minimal detectable error, the smallest relative error of the prediction "
+            f"(of {', '.join(f'{100 * d:g}%' for d in DELTAS)}) that the harness FAILs on "
+            "these simulations in both directions (the tightening direction for a bound); "
+            f"'> {100 * DELTAS[-1]:g}%' means none of them is detected; 'not evidence' marks "
+            "identities and sanity bounds, shown but not counted.")
 
 
 def _sizes(r: ClaimResult) -> str:
@@ -250,6 +286,7 @@ tr.detail td { border-top: none; color: #57606a; font-size: .82rem; }
            white-space: nowrap; display: inline-block; font-size: .8rem; }
 .v-PASS { background: var(--pass); } .v-FAIL { background: var(--fail); }
 .v-INCONCLUSIVE { background: var(--inc); } .v-SKIPPED, .v-none { background: var(--skip); }
+.v-IDENTITY-ONLY { background: #8250df; } td.v-cell-IDENTITY-ONLY { background: #fbefff; }
 td.v-cell-PASS { background: #dafbe1; } td.v-cell-FAIL { background: #ffebe9; }
 td.v-cell-INCONCLUSIVE { background: #fff8c5; } td.v-cell-SKIPPED { background: #f6f8fa; }
 figure { margin: 1rem 0; }
@@ -316,16 +353,17 @@ def _html_derivation(d: Derivation | None) -> str:
 
 def _html_criteria(r: ClaimResult) -> str:
     head = ("<tr><th>criterion</th><th>statistic</th><th>prediction</th><th>estimate</th>"
-            "<th>interval</th><th>tolerance</th><th>sims</th><th>verdict</th></tr>")
+            "<th>interval</th><th>tolerance</th><th>sims</th><th>MDE</th><th>verdict</th></tr>")
     rows = []
     for c in r.criteria:
         f = _row(c)
         v = "none" if c.verdict is None else c.verdict.value
         rows.append(
-            f"<tr><td>{e(c.id)}</td><td>{e(c.description)}</td>"
+            f"<tr><td>{e(_criterion_label(c))}</td><td>{e(c.description)}</td>"
             f'<td class="num">{e(f.prediction)}</td><td class="num">{e(f.estimate)}</td>'
             f'<td class="num">{e(f.interval)}</td><td class="num">{e(f.tolerance)}</td>'
-            f'<td class="num">{c.n_sims or "-"}</td><td class="v-cell-{e(v)}">'
+            f'<td class="num">{c.n_sims or "-"}</td><td class="num">{e(_mde_cell(c))}</td>'
+            f'<td class="v-cell-{e(v)}">'
             f"{_badge(c.verdict)}</td>"
             "</tr>")
         detail = [f"<b>why this tolerance:</b> {e(c.reason)}" if c.reason else ""]
@@ -336,11 +374,11 @@ def _html_criteria(r: ClaimResult) -> str:
                           f"rejected by Holm at {ALPHA_FAIL:g})")
         if c.note:
             detail.append(f"<b>note:</b> {e(c.note)}")
-        rows.append(f'<tr class="detail"><td></td><td colspan="7">'
+        rows.append(f'<tr class="detail"><td></td><td colspan="8">'
                     f'{"<br>".join(x for x in detail if x)}</td></tr>')
     if not rows:
         return '<p class="muted">No criterion was evaluated.</p>'
-    return f"<table>{head}{''.join(rows)}</table>"
+    return f"<table>{head}{''.join(rows)}</table><p class=\"muted\">{e(MDE_NOTE)}</p>"
 
 
 def _html_setup(r: ClaimResult) -> str:
@@ -362,7 +400,7 @@ def _html_setup(r: ClaimResult) -> str:
                      f"{rows}</table>")
     if r.claim.mutations:
         parts.append('<p class="muted">Wrong theories this check must reject (mutation '
-                     "tests): " + "; ".join(e(m.name) for m in r.claim.mutations) + ".</p>")
+                     "tests): " + "<br>".join(e(x) for x in _mutation_list(r)) + "</p>")
     return "".join(parts)
 
 
@@ -409,12 +447,15 @@ def _html_summary(results: Sequence[ClaimResult]) -> str:
             f'<tr><td><a href="#claim-{e(r.claim.id)}">{e(r.claim.id)}</a></td>'
             f"<td>{e(r.claim.title)}</td><td>{e(short_paper(r.claim.paper))}</td>"
             f'<td class="num">{e(pred)}</td><td class="num">{e(est)}</td>'
-            f'<td class="num">{e(f.interval)}</td>'
+            f'<td class="num">{e(f.interval)}</td><td class="num">{e(format_mde(r.mde))}</td>'
             f'<td class="v-cell-{e(r.verdict.value)}">{_badge(r.verdict)}'
             f'<br><span class="muted">{e(_criteria_counts(r))}</span></td></tr>')
     return ('<table id="summary-table"><tr><th>claim</th><th>statement</th><th>paper</th>'
-            "<th>prediction</th><th>estimate</th><th>interval</th><th>verdict</th></tr>"
-            + "".join(rows) + "</table>")
+            "<th>prediction</th><th>estimate</th><th>interval</th>"
+            '<th title="minimal detectable error of the claim\'s sharpest criterion">MDE</th>'
+            "<th>verdict</th></tr>" + "".join(rows) + "</table>"
+            f'<p class="muted">{e(MDE_NOTE)} The summary shows the sharpest criterion of each '
+            "claim.</p>")
 
 
 def _html_section(s: FigureSection, figs: Sequence[_Fig]) -> str:
@@ -585,7 +626,7 @@ def _md_claim(r: ClaimResult, figs: Sequence[_Fig]) -> list[str]:
         out.append("")
     if r.claim.mutations:
         out += ["Wrong theories this check must reject (mutation tests): "
-                + "; ".join(md(m.name) for m in r.claim.mutations) + ".", ""]
+                + "; ".join(md(x) for x in _mutation_list(r)) + ".", ""]
     if figs:
         out += ["### Theory vs simulation", ""]
         for f in figs:
@@ -596,14 +637,14 @@ def _md_claim(r: ClaimResult, figs: Sequence[_Fig]) -> list[str]:
     out += ["### Statistics and verdicts", ""]
     if r.criteria:
         out += ["| criterion | statistic | prediction | estimate | interval | tolerance | sims "
-                "| verdict |", "|---|---|---:|---:|---:|---:|---:|---|"]
+                "| MDE | verdict |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
         for c in r.criteria:
             f = _row(c)
             v = "-" if c.verdict is None else c.verdict.value
-            out.append(f"| {md(c.id)} | {md(c.description)} | {md(f.prediction)} | "
-                       f"{md(f.estimate)} | {md(f.interval)} | {md(f.tolerance)} | "
-                       f"{c.n_sims or '-'} | **{v}** |")
-        out.append("")
+            out.append(f"| {md(_criterion_label(c))} | {md(c.description)} | "
+                       f"{md(f.prediction)} | {md(f.estimate)} | {md(f.interval)} | "
+                       f"{md(f.tolerance)} | {c.n_sims or '-'} | {md(_mde_cell(c))} | **{v}** |")
+        out += ["", md(MDE_NOTE), ""]
         for c in r.criteria:
             extra = [f"tolerance: {md(c.reason)}"] if c.reason else []
             if c.note:
@@ -636,8 +677,8 @@ def render_markdown(
     if command:
         out += [f"Produced by `{command}`.", ""]
     out += ["## Summary", "",
-            "| claim | statement | paper | prediction | estimate | interval | verdict |",
-            "|---|---|---|---:|---:|---:|---|"]
+            "| claim | statement | paper | prediction | estimate | interval | MDE | verdict |",
+            "|---|---|---|---:|---:|---:|---:|---|"]
     for r in results:
         h = r.headline()
         f = _row(h) if h is not None else _Row("-", "-", "-", "-")
@@ -646,8 +687,9 @@ def render_markdown(
         est = f.estimate if not r.error else f"error: {_error_line(r)}"
         out.append(f"| [{md(r.claim.id)}](#claim-{r.claim.id}) | {md(r.claim.title)} | "
                    f"{md(short_paper(r.claim.paper))} | {md(pred)} | {md(est)} | "
-                   f"{md(f.interval)} | **{r.verdict.value}** ({md(_criteria_counts(r))}) |")
-    out.append("")
+                   f"{md(f.interval)} | {md(format_mde(r.mde))} | **{r.verdict.value}** "
+                   f"({md(_criteria_counts(r))}) |")
+    out += ["", md(MDE_NOTE) + " The summary shows the sharpest criterion of each claim.", ""]
     for r in results:
         out += _md_claim(r, figs_by_claim.get(r.claim.id, ()))
     for s, figs in sections:

@@ -42,6 +42,11 @@ def test_claim(claim_id: str, claim_results: dict[str, runner.ClaimResult]) -> N
     # IDENTITY-ONLY: nothing failed, but the claim rests on identities or sanity bounds only; it
     # is reported as such (not as a verified PASS) and is not an error of the harness.
     assert r.verdict in (Verdict.PASS, Verdict.IDENTITY_ONLY), runner.failure_message(r)
+    unmeasured = [c.id for c in r.criteria if c.evidence == "test" and c.kind != "holds"
+                  and c.estimate is not None and c.verdict is not Verdict.SKIPPED
+                  and c.mde is None]
+    assert not unmeasured, (f"{claim_id}: numeric test criteria without a perturbation (no "
+                            f"minimal detectable error): {unmeasured}")
     assert r.panels, f"{claim_id}: the check recorded no figure panel (ctx.panel)"
     assert any({"simulation", "theory"} <= {c.kind for c in p.curves} for p in r.panels), (
         f"{claim_id}: no panel has both a simulation curve and a theory curve "

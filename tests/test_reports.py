@@ -193,7 +193,9 @@ def test_markdown_links_resolve(rendered: render.ReportFiles) -> None:
     assert "$" in md and "\\frac" in md  # LaTeX math for GitHub
     assert "\\<script\\>" in md  # escaped, not raw HTML
     lines = [ln for ln in md.splitlines() if ln.startswith("| [Z9]")]
-    assert len(lines) == 1 and lines[0].count(" | ") == 6  # the | in the title is escaped
+    # 8 columns (MDE included): the | in the title is escaped
+    assert len(lines) == 1 and lines[0].count(" | ") == 7
+    assert "| MDE | verdict |" in md and "minimal detectable error" in md
 
 
 def test_json_loads(rendered: render.ReportFiles) -> None:

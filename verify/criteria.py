@@ -228,6 +228,7 @@ class Criterion:
             "verdict": None if self.verdict is None else self.verdict.value, "note": self.note,
             "evidence": self.evidence, "mde": self.mde,
             "perturbation": None if self.perturbation is None else self.perturbation.mode,
+            "perturbation_scale": None if self.perturbation is None else self.perturbation.scale,
         }
 
 

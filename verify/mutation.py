@@ -11,12 +11,14 @@ mutation that survives below its ``fails_at`` fidelity is recorded but not requi
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from collections.abc import Iterable
 
 from simulate.results import SimulationResults
+from verify import stats
 from verify.cache import SimulationCache
-from verify.criteria import Verdict
+from verify.criteria import ALPHA_FAIL, Criterion, Verdict
 from verify.registry import Claim
 from verify.runner import ClaimResult, evaluate_claim, finalize
 
@@ -31,6 +33,7 @@ class MutationOutcome:
     failing: tuple[str, ...]
     kind: str = "gross"
     required: bool = True
+    sims_to_fail: float | None = None
 
     @property
     def killed(self) -> bool:
@@ -56,14 +59,44 @@ def mutation_suite(
             mutated = evaluate_claim(c, fidelity, seed, cache=cache, memo=memo, mutation=m)
             decided = finalize(raw[:i] + [mutated] + raw[i + 1:])[i]
             failing = tuple(k.id for k in decided.criteria if k.verdict is Verdict.FAIL)
+            need = None if failing else sims_to_fail(
+                decided.criteria, sum(k.stochastic for r in raw for k in r.criteria))
             outcomes.append(MutationOutcome(c.id, m.name, decided.verdict, failing, m.kind,
-                                            m.must_fail(fidelity)))
+                                            m.must_fail(fidelity), need))
             if progress:
                 print(f"  {c.id:<4} {m.kind:<6} {m.name[:60]:<60} {decided.verdict.value:<13} "
                       f"{','.join(failing)}", flush=True, file=sys.stderr)
     from verify.power import annotate
 
     return annotate(finalize(raw)), outcomes
+
+
+def sims_to_fail(criteria: Iterable[Criterion], family_size: int,
+                 alpha_fail: float = ALPHA_FAIL) -> float:
+    """Simulations a surviving mutation would need to FAIL, if its estimates stayed put.
+
+    For each stochastic criterion whose estimate lies beyond the tolerance by ``d > 0``
+    (distance to the band of an equivalence, to the threshold of a bound on the wrong side),
+    FAIL needs ``d / se`` above the first Holm threshold ``z = Phi^-1(1 - alpha / m)`` over the
+    ``m`` stochastic criteria of the run; with ``se ~ n^-1/2`` that takes ``n (z se / d)^2``
+    simulations. The smallest over the criteria; ``inf`` when no estimate lies beyond its
+    tolerance (then no sample size FAILs it: the tolerance itself is too wide).
+    """
+    z = -stats.special.ndtri(alpha_fail / max(family_size, 1))
+    best = math.inf
+    for k in criteria:
+        if not k.stochastic or k.verdict is Verdict.SKIPPED or k.prediction is None:
+            continue
+        d = k.estimate.value - k.prediction
+        if k.kind == "equivalence":
+            d = abs(d) - (k.tolerance or 0.0)
+        elif k.kind == "above":
+            d = -d
+        elif k.kind != "below":
+            continue
+        if d > 0 and math.isfinite(k.estimate.se):
+            best = min(best, max(k.estimate.n, 1) * (z * k.estimate.se / d) ** 2)
+    return best
 
 
 def score(outcomes: list[MutationOutcome], kind: str | None = None,
