@@ -25,6 +25,7 @@ simulation):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +34,6 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-import theory
 from simulate import EngineOptions, Propagator, SimulationResults, spec
 from simulate.inputs import make_input_source
 from simulate.rng import GaussianStream
@@ -44,7 +44,7 @@ from theory.derivation import LABATIE
 from verify import criteria as C
 from verify import stats
 from verify.context import Context
-from verify.registry import Mutation, Theory, claim
+from verify.registry import Mutation, Theory, claim, nearby
 from verify.stats import Estimate
 
 # Gaussian inputs of the CIFAR-10 dimension: the embedded default (no data files needed).
@@ -178,39 +178,49 @@ def independent_combination(estimates: Sequence[Estimate], coeffs: Sequence[floa
                     min(e.n for e in estimates))
 
 
-def single_layer_moments(x: np.ndarray, dx: np.ndarray, n_draws: int,
-                         rng: np.random.Generator, chunk: int = 256) -> dict[str, np.ndarray]:
-    """Moments after one fresh square He dense layer (and its ReLU) on a fixed ``(x, dx)``.
+def he_dense_layer(width: int) -> spec.Dense:
+    """The simulator's own He dense layer: the one `spec.vanilla` builds (weight variance from
+    the engine's spec, never typed in here)."""
+    return next(layer for layer in spec.vanilla(width, 1).block if isinstance(layer, spec.Dense))
 
-    x, dx: ``(B, N)`` signal and noise; each draw is a fresh ``W`` with i.i.d. ``N(0, 2/N)``
-    entries (``N x N``). Exact in distribution without forming ``W``: with ``Z = [x; dx]`` and
-    ``Z Z^T = L L^T`` (``L``: ``2B x k``), ``Z W^T`` has the law of ``L G`` with ``G`` a fresh
-    ``k x N`` matrix of i.i.d. ``N(0, 2/N)`` entries. Returns per-draw arrays ``(n_draws,)``:
-    ``nu2_y``, ``mu2_y`` (per-unit centring over the batch), ``mu2_dy`` of the pre-activations
-    and ``nu2_x``, ``mu2_dx`` after the ReLU (``dx = 1[y>0] dy``).
+
+def engine_layer_ratios(x: np.ndarray, dx: np.ndarray, draws_per_sim: int, sims: int,
+                        seed_key: Sequence[int]) -> dict[str, np.ndarray]:
+    """Moment ratios over one fresh He dense layer (and its ReLU) of the engine, on a fixed
+    ``(x, dx)``.
+
+    x, dx: ``(B, N)`` signal and noise, fed as the fixed input and the fixed tangent input of
+    `simulate.Propagator.run` (`simulate.run_network` draws a fresh tangent per simulation, so
+    it cannot hold ``dx`` fixed). The network is one block, ``Measure(loc1)`` -> the He dense
+    layer of `spec.vanilla` widened to ``draws_per_sim * N`` outputs -> ``Measure(loc2)`` ->
+    ReLU -> ``Measure(loc3)``: the output columns of one weight draw are independent, and every
+    moment is a unit average, so one simulation measures the mean over ``draws_per_sim``
+    independent ``N x N`` He layers (fan-in N, the engine's scale). Simulation ``i`` draws its
+    weights from ``SeedSequence([*seed_key, i])``.
+
+    Returns per-simulation arrays ``(sims,)``: ``nu2_y``, ``mu2_y``, ``mu2_dy`` (pre-activation
+    moments over the input's) and ``nu2_x``, ``mu2_dx`` (after the ReLU, over the input's).
     """
     x = np.asarray(x, dtype=float)
     dx = np.asarray(dx, dtype=float)
-    b, n = x.shape
     if dx.shape != x.shape:
         raise ValueError(f"x and dx must have the same shape; got {x.shape}, {dx.shape}")
-    z = np.vstack([x, dx])
-    w, u = np.linalg.eigh(z @ z.T)
-    keep = w > max(w.max(), 0.0) * 1e-13
-    factor = u[:, keep] * np.sqrt(w[keep])
-    scale = math.sqrt(2.0 / n)
+    n = x.shape[1]
+    wide = dataclasses.replace(he_dense_layer(n), width=draws_per_sim * n)
+    net = Network((Measure("loc1"), wide, Measure("loc2"), spec.Activation("relu"),
+                   Measure("loc3")), 1, None, 1, "He layer on a fixed (x, dx)")
+    prop = Propagator(net, EngineOptions(dtype="float64", compute_reff_signal=False,
+                                         compute_reff_noise=False))
     keys = ("nu2_y", "mu2_y", "mu2_dy", "nu2_x", "mu2_dx")
-    out = {k: np.empty(n_draws) for k in keys}
-    for s in range(0, n_draws, chunk):
-        c = min(chunk, n_draws - s)
-        y = factor @ (rng.standard_normal((c, factor.shape[1], n)) * scale)  # (c, 2B, N)
-        ys, dys = y[:, :b], y[:, b:]
-        pos = ys > 0
-        out["nu2_y"][s:s + c] = np.mean(ys**2, axis=(1, 2))
-        out["mu2_y"][s:s + c] = np.mean(np.var(ys, axis=1), axis=1)
-        out["mu2_dy"][s:s + c] = np.mean(dys**2, axis=(1, 2))
-        out["nu2_x"][s:s + c] = np.mean(np.where(pos, ys, 0.0) ** 2, axis=(1, 2))
-        out["mu2_dx"][s:s + c] = np.mean(np.where(pos, dys, 0.0) ** 2, axis=(1, 2))
+    out = {k: np.empty(sims) for k in keys}
+    for i in range(sims):
+        rec, _ = prop.run(x, dx, GaussianStream(np.random.SeedSequence([*seed_key, i])))
+        v = {k: float(a[0]) for k, a in rec.items()}
+        out["nu2_y"][i] = v["nu2_signal_loc2"] / v["nu2_signal_loc1"]
+        out["mu2_y"][i] = v["mu2_signal_loc2"] / v["mu2_signal_loc1"]
+        out["mu2_dy"][i] = math.exp(v["log_mu2_noise_loc2"] - v["log_mu2_noise_loc1"])
+        out["nu2_x"][i] = v["nu2_signal_loc3"] / v["nu2_signal_loc1"]
+        out["mu2_dx"][i] = math.exp(v["log_mu2_noise_loc3"] - v["log_mu2_noise_loc1"])
     return out
 
 
@@ -234,16 +244,16 @@ def vanilla_state(x_in: np.ndarray, dx_in: np.ndarray, width: int, depth: int,
 
 
 @functools.lru_cache(maxsize=8)
-def _single_layer_draws(seed: int, width: int, batch: int, depth: int, n_draws: int,
-                        ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """(x, dx, per-draw moments) for the L1/L2 conditional tests (shared by both claims)."""
+def _single_layer_draws(seed: int, width: int, batch: int, depth: int, draws_per_sim: int,
+                        sims: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(x, dx, per-simulation ratios) for the L1/L2 conditional tests (shared by both claims):
+    the state of one vanilla FC net at ``depth``, then `engine_layer_ratios`."""
     src = make_input_source("gaussian", input_dim=3072)
     gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x4C31, batch])))
     x_in = src.sample(batch, gen)
     dx_in = gen.standard_normal(x_in.shape)
     x, dx = vanilla_state(x_in, dx_in, width, depth, seed * 7919 + 0x4C31)
-    draws = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, 0x4C32, depth])))
-    return x, dx, single_layer_moments(x, dx, n_draws, draws)
+    return x, dx, engine_layer_ratios(x, dx, draws_per_sim, sims, (seed, 0x4C32, depth))
 
 
 def _mean_percentile(x: np.ndarray, ctx: Context, tag: str) -> Estimate:
@@ -258,34 +268,33 @@ def _moments(x: np.ndarray, dx: np.ndarray) -> dict[str, float]:
             "mu2_d": float(np.mean(dx**2))}
 
 
-def _l1_periodic_ratio() -> float:
-    """L1: E nu2(y)/nu2(x) = E mu2(y)/mu2(x) = E mu2(dy)/mu2(dx) = 2 (periodic or FC)."""
-    return float(theory.get("L1").expressions["periodic_ratio"])
-
-
-def _l2_relu_conditional(patches: np.ndarray, noise_patches: np.ndarray) -> dict[str, float]:
-    """L2: exact E nu2(x^l), E mu2(dx^l) of a He–ReLU layer given its input (FC: patches = x)."""
-    return theory.get("L2").evaluate(patches, noise_patches)
-
-
 # --------------------------------------------------------------------------------------------
 # L1
 # --------------------------------------------------------------------------------------------
 L1_DEPTHS = (0, 10, 50)
+#: One simulation = one He layer widened to ``sl_per_sim`` x N outputs (``sl_per_sim``
+#: independent N x N layers, `engine_layer_ratios`); ``sl_sims`` simulations per input depth.
 SINGLE_LAYER_SIZES = {
-    "quick": {"sl_width": 64, "sl_batch": 32, "sl_draws": 8000},
-    "standard": {"sl_width": 64, "sl_batch": 32, "sl_draws": 20000},
-    "paper": {"sl_width": 64, "sl_batch": 32, "sl_draws": 50000},
+    "quick": {"sl_width": 64, "sl_batch": 32, "sl_per_sim": 128, "sl_sims": 64},
+    "standard": {"sl_width": 64, "sl_batch": 32, "sl_per_sim": 128, "sl_sims": 160},
+    "paper": {"sl_width": 64, "sl_batch": 32, "sl_per_sim": 128, "sl_sims": 400},
 }
+#: Relative equivalence margins of the exact single-layer means (L1.1, L2.1) by input depth.
+#: The claims are exact in expectation (no finite-size bias), so the margin is set by precision
+#: alone: at quick (8192 layers) the relative SE of a mean ratio is 0.03-0.05% at l=0 (isotropic
+#: x^0) and 0.1-0.3% at l=10, 50 (one-dimensional x^l: heavier per-layer spread). l=0: 0.4%
+#: (>= 7 SE); l=10, 50: 1/N = 1.56% (>= 5 SE; the former margin at every depth).
+L1_REL_TOL = {0: 0.004, 10: 1 / 64, 50: 1 / 64}
 _L1_QUANTITIES = (("nu2", "nu2_y", "nu2", "E_nu2_y"), ("mu2", "mu2_y", "mu2", "E_mu2_y"),
                   ("noise mu2", "mu2_dy", "mu2_d", "E_mu2_dy"))
 
 
-def _exact_margin_reason(width: int) -> str:
-    return (f"exact identity in expectation (no finite-width bias); THEORY.md gives no margin, "
-            f"so the equivalence margin is 1/N = 1/{width} relative, the order of the finite-"
-            "width corrections every dominating-term claim tolerates (Conventions; §6 item 6): "
-            "any error in a constant (He 2 vs 1, centred vs uncentred, gate fraction) exceeds it")
+def _exact_margin_reason(width: int, depth: int) -> str:
+    return (f"exact identity in expectation (no finite-width bias); THEORY.md gives no margin "
+            f"(a CI containing the value), so the margin is precision-based: "
+            f"{100 * L1_REL_TOL[depth]:.2g}% relative at input depth {depth} (>= 5 quick SE; "
+            f"see L1_REL_TOL); any error in a constant (He 2 vs 1, centred vs uncentred, gate "
+            f"fraction, an O(1/N) correction at l=0) exceeds it")
 
 
 @claim(
@@ -293,11 +302,12 @@ def _exact_margin_reason(width: int) -> str:
     title="The convolution step is neutral on average (FC analogue: He dense layer doubles "
           "nu2, mu2, mu2(dx) in expectation)",
     paper=LABATIE,
-    theory={"periodic_ratio": _l1_periodic_ratio,
+    theory={"ratios": labatie.he_layer_ratios,
             "conditional": labatie.conditional_conv_moments},
     sizes=SINGLE_LAYER_SIZES,
     mutations=[
-        Mutation("He factor 2 -> 1 (LeCun)", {"periodic_ratio": lambda: 1.0}),
+        Mutation("He factor 2 -> 1 (LeCun)",
+                 {"ratios": lambda k, b: {q: 1.0 for q in ("nu2", "mu2", "noise mu2")}}),
         Mutation("conditional mu2(y): tr Cov(p) -> E||p||^2 (uncentred)",
                  {"conditional": lambda p, dp=None: {
                      **labatie.conditional_conv_moments(p, dp),
@@ -306,71 +316,92 @@ def _exact_margin_reason(width: int) -> str:
                  {"conditional": lambda p, dp=None: {
                      **labatie.conditional_conv_moments(p, dp),
                      "E_mu2_dy": 0.5 * labatie.conditional_conv_moments(p, dp)["E_mu2_dy"]}}),
+        nearby("fan-in counts a bias unit: He ratio 2 -> 2K/(K+1) (-1.5% at K=64)",
+               {"ratios": lambda k, b: {q: 2.0 * k / (k + 1) for q in ("nu2", "mu2",
+                                                                        "noise mu2")}},
+               fails_at="quick"),
+        nearby("finite-batch centring: E mu2(y) = 2 mu2(x) (1 - 1/B) (-3.1% at B=32)",
+               {"ratios": lambda k, b: {**labatie.he_layer_ratios(k, b),
+                                        "mu2": 2.0 * (1 - 1 / b)}},
+               fails_at="quick"),
     ],
     criteria={
         "L1.1": "periodic conv: mean ratios nu2(y)/nu2(x), mu2(y)/mu2(x), mu2(dy)/mu2(dx) = 2 "
-                "(skipped: conv); FC analogue (any fan-in): the same ratios over >= 2000 He "
-                "draws on a fixed (x, dx) from a net at depths 0, 10, 50, within 1/N relative",
+                "(skipped: conv); FC analogue (any fan-in): the same ratios over the engine's "
+                "He dense layer on a fixed (x, dx) from a net at depths 0, 10, 50, within "
+                "0.4% (l=0) / 1/N (l=10, 50) relative",
         "L1.2": "mean ratios equal the exact conditional values 2/K E||p||^2, 2/K tr Cov p, "
-                "2/K E||dp||^2 from the actual patches (conv boundaries skipped; FC: p = x)",
+                "2/K E||dp||^2 from the actual patches (conv boundaries skipped; FC: p = x, so "
+                "the values are L1.1's 2 by construction: one identity, not evidence)",
         "L1.3": "zero padding: nu2 ratio significantly below 2 (skipped: conv)",
     },
     setup="Fixed (x^l, dx^l), l = 0, 10, 50, of one vanilla FC net (LeCun stem, He-ReLU, N=64) "
-          "on B=32 Gaussian inputs (D=3072) and one white input noise; then fresh square He "
-          "dense layers drawn exactly through the Gram factor of [x; dx] (numpy oracle).",
-    caveats="Conv boundaries (periodic, symmetric, zero padding) need convolutions: skipped.",
+          "on B=32 Gaussian inputs (D=3072) and one white input noise; then the simulator's own "
+          "He dense layer (spec.vanilla's, widened to 128 N outputs = 128 independent N x N "
+          "layers per simulation) run by simulate.Propagator with (x^l, dx^l) as its fixed "
+          "input and fixed tangent input.",
+    caveats="Conv boundaries (periodic, symmetric, zero padding) need convolutions: skipped. "
+            "simulate.run_network draws a fresh tangent per simulation, so the fixed dx^l goes "
+            "through simulate.Propagator.run (public) and these draws are not disk-cached.",
 )
 def _l1(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
-    width, n = size["sl_width"], size["sl_draws"]
-    factor = th.periodic_ratio()
+    width, batch = size["sl_width"], size["sl_batch"]
+    n = size["sl_per_sim"] * size["sl_sims"]
+    factor = th.ratios(width, batch)
     out = [C.skipped("L1.1[conv periodic]", "periodic conv: mean ratios = 2", CONV_SKIP)]
-    exact_rows = []
     ratios: dict[str, list[np.ndarray]] = {q[0]: [] for q in _L1_QUANTITIES}
+    rows = []
+    worst = 0.0
     for depth in L1_DEPTHS:
-        x, dx, mom = _single_layer_draws(ctx.seed, width, size["sl_batch"], depth, n)
+        x, dx, mom = _single_layer_draws(ctx.seed, width, batch, depth, size["sl_per_sim"],
+                                         size["sl_sims"])
         m_in = _moments(x, dx)
         cond = th.conditional(x, dx)
         for label, key, in_key, cond_key in _L1_QUANTITIES:
-            ratio = mom[key] / m_in[in_key]
-            ratios[label].append(ratio)
-            est = _mean_percentile(ratio, ctx, f"L1 {depth} {key}")
-            out.append(C.equivalence(
-                f"L1.1[FC l={depth}, {label}]", f"mean {label} ratio over a He dense layer, "
-                f"input x^{depth}", est, factor, 2.0 / width, _exact_margin_reason(width), n))
-            exact_rows.append((depth, label, est, cond[cond_key] / m_in[in_key]))
-    for depth, label, est, pred in exact_rows:
-        out.append(C.equivalence(
-            f"L1.2[FC l={depth}, {label}]", f"mean {label} ratio vs exact conditional value "
-            f"from the patches of x^{depth}", est, pred, abs(pred) / width,
-            _exact_margin_reason(width), n))
+            ratios[label].append(mom[key])
+            est = _mean_percentile(mom[key], ctx, f"L1 {depth} {key}")
+            pred = factor[label]
+            out.append(C.relative_equivalence(
+                f"L1.1[FC l={depth}, {label}]", f"mean {label} ratio over the engine's He dense "
+                f"layer, input x^{depth}", est, pred, L1_REL_TOL[depth],
+                _exact_margin_reason(width, depth), n))
+            rows.append((depth, label, est, pred))
+            worst = max(worst, abs(cond[cond_key] / m_in[in_key] / factor[label] - 1.0))
+    out.append(C.exact(
+        "L1.2[FC, p = x]", "max over depths and moments of |exact conditional value / "
+        "(L1.1 ratio x input moment) - 1| (FC: patches = input rows)", worst, 0.0, 1e-9,
+        "the conditional values 2/K E||p||^2, 2/K tr Cov p, 2/K E||dp||^2 with K = N and p = x "
+        "are 2 nu2(x), 2 mu2(x), 2 mu2(dx) identically: rounding only").labelled(
+        "identity", "at FC the exact conditional values equal L1.1's prediction by "
+        "construction (p = x); the former nine L1.2[FC] criteria repeated L1.1 and are merged "
+        "into this consistency check of theory's two forms"))
     out.append(C.skipped("L1.2[conv boundaries]", "periodic, symmetric, zero-padding conv: "
                          "exact conditional values from the padded patches", CONV_SKIP))
     depths = np.asarray(L1_DEPTHS, dtype=float)
-    sizes = (f"FC analogue: fixed (x^l, dx^l) of one vanilla FC net (N={width}, "
-             f"B={size['sl_batch']}, D=3072), {n} fresh He dense layers per input depth; "
-             "curves: mean ratio over draws; bands: 16-84% over draws")
+    sizes = (f"FC analogue: fixed (x^l, dx^l) of one vanilla FC net (N={width}, B={batch}, "
+             f"D=3072), {n} engine He dense layers per input depth ({size['sl_sims']} "
+             f"simulations x {size['sl_per_sim']} layers); curves: mean ratio per simulation; "
+             "bands: 16-84% over simulations")
     p = ctx.panel("L1: moment ratios over one He dense layer (FC analogue of the conv step)",
                   "depth l of the fixed input x^l", "ratio after / before the layer",
-                  caption=f"{sizes}. L1.1 tests the means within 2/N of 2 (periodic conv "
-                          "skipped: no convolutions)")
+                  caption=f"{sizes}. L1.1 tests the means within 0.4% (l=0) or 1/N (l=10, 50) "
+                          "of 2 (periodic conv skipped: no convolutions)")
     names = {"nu2": "nu2(y)/nu2(x)", "mu2": "mu2(y)/mu2(x)", "noise mu2": "mu2(dy)/mu2(dx)"}
     for label, per_depth in ratios.items():
         p.simulation(depths, np.column_stack(per_depth), names[label])
-    p.theory(depths, factor, "He: 2 (periodic conv, FC)")
-    p = ctx.panel("L1: mean ratio vs the exact conditional value, in units of the 1/N "
-                  "tolerance", "depth l of the fixed input x^l",
-                  "N x (mean ratio / exact conditional value - 1)",
-                  caption=f"{sizes.split('; curves')[0]}. Markers: N (mean over draws / exact "
-                          "conditional value - 1), the values 2/K E||p||^2, 2/K tr Cov p, "
-                          "2/K E||dp||^2 (FC: p = x); error bars: the criteria's 99% bootstrap CI "
-                          "(markers shifted by +-1 in l for legibility). L1.1/L1.2 pass when the "
-                          "CI lies within +-1 (1/N relative)")
+    p.theory(depths, factor["nu2"], "He: 2 (periodic conv, FC)")
+    p = ctx.panel("L1: mean ratio vs the prediction, in units of N x relative error",
+                  "depth l of the fixed input x^l", "N x (mean ratio / prediction - 1)",
+                  caption=f"{sizes.split('; curves')[0]}. Markers: N (mean ratio / 2 - 1); "
+                          "error bars: the criteria's 99% bootstrap CI (markers shifted by +-1 "
+                          "in l for legibility). L1.1 passes when the CI lies within +-0.26 "
+                          "(l=0) or +-1 (l=10, 50)")
     for k, label in enumerate(ratios):
-        rows = [(est, pred) for _, lab, est, pred in exact_rows if lab == label]
-        rel = width * (np.array([[e.value, *e.ci] for e, _ in rows])
-                       / np.array([[v] for _, v in rows]) - 1.0)
+        sel = [(est, pred) for _, lab, est, pred in rows if lab == label]
+        rel = width * (np.array([[e.value, *e.ci] for e, _ in sel])
+                       / np.array([[v] for _, v in sel]) - 1.0)
         p.points(depths + (k - 1), rel[:, 0], names[label], lo=rel[:, 1], hi=rel[:, 2])
-    p.theory(depths, 0.0, "exact conditional value")
+    p.theory(depths, 0.0, "prediction")
     out.append(C.skipped("L1.3", "zero padding: nu2 ratio below 2", CONV_SKIP))
     return out
 
@@ -378,13 +409,6 @@ def _l1(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 # --------------------------------------------------------------------------------------------
 # L2
 # --------------------------------------------------------------------------------------------
-def mean_median_margin(width: int, l: int) -> float:
-    """Half the gap between the martingale mean 1 and the median ``exp(l E log R)`` of
-    ``nu2(x^l)/nu2(x^0)`` for a collinear signal (L3 exact drift): the L2 (c2) margin."""
-    drift, _ = labatie.vanilla_exact_log_moments(width)
-    return float((1.0 - math.exp(float(drift) * l)) / 2.0)
-
-
 #: Blocks of the median-of-means of L2 (c2): few blocks keep the bias of the median of skewed
 #: block means small (lognormal, s^2 = 1, n = 2000: -0.004 with 10 blocks, -0.03 with 56).
 L2_MOM_BLOCKS = 10
@@ -394,8 +418,10 @@ L2_MOM_BLOCKS = 10
     "L2",
     title="He-ReLU preserves nu2(x) and mu2(dx) in expectation (martingales); medians decay",
     paper=LABATIE,
-    theory={"relu_conditional": _l2_relu_conditional,
-            "nu2_mean_ratio": lambda l, n: 1.0},
+    theory={"relu_conditional": labatie.relu_conditional_moments,
+            "nu2_mean_ratio": labatie.martingale_mean_ratio,
+            "mean_median_margin": labatie.mean_median_half_gap,
+            "log_moments": labatie.vanilla_exact_log_moments},
     sizes=_sizes({
         "quick": {**SINGLE_LAYER_SIZES["quick"], "mart_width": 64, "mart_batch": 16,
                   "mart_sims": 1500},
@@ -407,44 +433,62 @@ L2_MOM_BLOCKS = 10
     mutations=[
         Mutation("ReLU gate keeps 1 - 1/pi of the noise (not 1/2)",
                  {"relu_conditional": lambda p, dp: {
-                     **_l2_relu_conditional(p, dp),
-                     "E_mu2_dx": 2 * (1 - 1 / np.pi) * _l2_relu_conditional(p, dp)["E_mu2_dx"]}}),
+                     **labatie.relu_conditional_moments(p, dp),
+                     "E_mu2_dx": 2 * (1 - 1 / np.pi)
+                     * labatie.relu_conditional_moments(p, dp)["E_mu2_dx"]}}),
         Mutation("ReLU keeps half the centred energy: E nu2(x) = mu2(y)/2",
                  {"relu_conditional": lambda p, dp: {
-                     **_l2_relu_conditional(p, dp),
+                     **labatie.relu_conditional_moments(p, dp),
                      "E_nu2_x": 0.5 * labatie.conditional_conv_moments(p)["E_mu2_y"]}}),
+        nearby("O(1/N) finite-width loss per layer: E nu2(x^l) = nu2(x^{l-1}) (1 - 1/(2N)) "
+               "(-0.8% at N=64; the exact mean has no finite-width term)",
+               {"relu_conditional": lambda p, dp: {
+                   **labatie.relu_conditional_moments(p, dp),
+                   "E_nu2_x": (1 - 0.5 / p.shape[1])
+                   * labatie.relu_conditional_moments(p, dp)["E_nu2_x"]}},
+               fails_at="quick"),
+        nearby("noise gate fraction 1/2 -> 0.49 (an active fraction estimated from a finite "
+               "net instead of the exact 1/2 of the w -> -w symmetry)",
+               {"relu_conditional": lambda p, dp: {
+                   **labatie.relu_conditional_moments(p, dp),
+                   "E_mu2_dx": 0.98 * labatie.relu_conditional_moments(p, dp)["E_mu2_dx"]}},
+               fails_at="quick"),
         Mutation("mean of nu2 decays like its median, exp(l E log R)",
                  {"nu2_mean_ratio": lambda l, n: float(
                      np.exp(labatie.vanilla_exact_log_moments(n)[0] * l))}),
     ],
     criteria={
-        "L2.1": "single He-ReLU layer on a fixed (x^l, dx^l), l = 0, 10, 50: mean ratios "
-                "nu2(x^l)/nu2(x^{l-1}) and mu2(dx^l)/mu2(dx^{l-1}) = 1 within 1/N relative",
+        "L2.1": "single He-ReLU layer of the engine on a fixed (x^l, dx^l), l = 0, 10, 50: mean "
+                "ratios nu2(x^l)/nu2(x^{l-1}) and mu2(dx^l)/mu2(dx^{l-1}) = 1 within 0.4% (l=0) "
+                "/ 1/N (l=10, 50) relative",
         "L2.2": "vanilla FC, l with 5l/N <= 1: median-of-means of nu2(x^l)/nu2(x^0) = 1 within "
                 "half the mean-median gap (1 - exp(l E log R))/2",
         "L2.3": "sim median of nu2(x^l)/nu2(x^0) lower at l=200 than at l=50 (one-sided)",
     },
-    setup="(c1) as L1 (numpy oracle on simulator states). (c2) vanilla FC, fresh Gaussian "
-          "inputs (D=3072), depth N/5 (quick/standard N=64, B=16; paper N=512, B=64, THEORY "
-          "(b2)). (c3) vanilla FC N=128, B=64, depth 200 on the fixed vanilla batch.",
+    setup="(c1) as L1 (the engine's He dense layer + ReLU on fixed simulator states). (c2) "
+          "vanilla FC, fresh Gaussian inputs (D=3072), depth N/5 (quick/standard N=64, B=16; "
+          "paper N=512, B=64, THEORY (b2)). (c3) vanilla FC N=128, B=64, depth 200 on the "
+          "fixed vanilla batch.",
     caveats="Beyond 5l/N ~ 1 the lognormal-like tails make the mean unmeasurable; (c2) stops "
             "there. Quick/standard run (c2) at N=64: the claim is exact at every width.",
 )
 def _l2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out = []
-    width, n = size["sl_width"], size["sl_draws"]
+    width = size["sl_width"]
+    n = size["sl_per_sim"] * size["sl_sims"]
     for depth in L1_DEPTHS:
-        x, dx, mom = _single_layer_draws(ctx.seed, width, size["sl_batch"], depth, n)
+        x, dx, mom = _single_layer_draws(ctx.seed, width, size["sl_batch"], depth,
+                                         size["sl_per_sim"], size["sl_sims"])
         m_in = _moments(x, dx)
         cond = th.relu_conditional(x, dx)
         for label, key, in_key, cond_key in (("signal nu2", "nu2_x", "nu2", "E_nu2_x"),
                                              ("noise mu2", "mu2_dx", "mu2_d", "E_mu2_dx")):
-            est = _mean_percentile(mom[key] / m_in[in_key], ctx, f"L2 {depth} {key}")
+            est = _mean_percentile(mom[key], ctx, f"L2 {depth} {key}")
             pred = cond[cond_key] / m_in[in_key]
-            out.append(C.equivalence(
-                f"L2.1[l={depth}, {label}]", f"mean {label} ratio over one He-ReLU layer, "
-                f"input x^{depth}", est, pred, abs(pred) / width,
-                _exact_margin_reason(width), n))
+            out.append(C.relative_equivalence(
+                f"L2.1[l={depth}, {label}]", f"mean {label} ratio over one He-ReLU layer of the "
+                f"engine, input x^{depth}", est, pred, L1_REL_TOL[depth],
+                _exact_margin_reason(width, depth), n))
     # (c2) martingale mean where 5l/N <= 1
     mw = size["mart_width"]
     lmax = mw // 5
@@ -456,7 +500,7 @@ def _l2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         ratio = res["nu2_signal_loc3"][:, depth_index(res.depth, l)] / nu2_0
         est = stats.bootstrap(ratio, lambda a: stats.median_of_means(a, L2_MOM_BLOCKS), rng,
                               n_resamples=ctx.n_resamples)
-        margin = mean_median_margin(mw, l)
+        margin = th.mean_median_margin(mw, l)
         out.append(C.equivalence(
             f"L2.2[l={l}]", f"median-of-means of nu2(x^{l})/nu2(x^0), N={mw} (5l/N = "
             f"{5 * l / mw:.2f})", est, th.nu2_mean_ratio(l, mw), margin,
@@ -477,7 +521,9 @@ def _l2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out.append(C.bound(
         "L2.3", "median log nu2(x^50)/nu2(x^0) - median log nu2(x^200)/nu2(x^0), N=128", est,
         0.0, "above", "THEORY.md L2 (c3): one-sided; log space keeps the heavy tails harmless",
-        r128.num_sims))
+        r128.num_sims, perturbation=C.Perturbation.shift(
+            -(200 - 50) * float(th.log_moments(128)[0]),
+            "the collinear median decay 150 |E log R| at N=128 (L3 exact drift)")))
     return out
 
 
@@ -485,13 +531,10 @@ def _l2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 # L3
 # --------------------------------------------------------------------------------------------
 L3_WINDOW = (100, 200)
+#: Relative margin of L3.1 (THEORY.md: 10%; see the criterion's reason). L3.2 keeps 10%: the
+#: relative SE of the mean slope is 1.8% at quick, so 10% is ~2.5 SE + 2.33 SE + offsets.
+L3_VAR_TOL = 0.05
 L3_NOISE_WINDOWS = ((0, 50), (50, 100), (100, 150), (150, 200))
-
-
-def _scaled_log_moments(n: int, mean_factor: float, var_factor: float) -> tuple[float, float]:
-    """Exact (E log R, Var log R) scaled by the given factors (mutations of L3)."""
-    m, v = labatie.vanilla_exact_log_moments(n)
-    return mean_factor * float(m), var_factor * float(v)
 
 
 @claim(
@@ -500,24 +543,37 @@ def _scaled_log_moments(n: int, mean_factor: float, var_factor: float) -> tuple[
           "log-moments); FC noise diffuses faster and faster",
     paper=LABATIE,
     theory={"log_moments": labatie.vanilla_exact_log_moments,
-            "noise_floor": lambda n: 1.0 / n},
+            "noise_floor": labatie.conv_noise_diffusion_rate},
     sizes=_sizes({"quick": {}, "standard": {}, "paper": {}}),
     mutations=[
         Mutation("Var log R: 5/N -> 4/N",
-                 {"log_moments": lambda n: _scaled_log_moments(n, 1.0, 0.8)}),
+                 {"log_moments": lambda n: (float(labatie.vanilla_exact_log_moments(n)[0]),
+                                            0.8 * float(labatie.vanilla_exact_log_moments(n)[1]))}),
         Mutation("drift -5/(2N) -> -5/N",
-                 {"log_moments": lambda n: _scaled_log_moments(n, 2.0, 1.0)}),
+                 {"log_moments": lambda n: (2.0 * float(labatie.vanilla_exact_log_moments(n)[0]),
+                                            float(labatie.vanilla_exact_log_moments(n)[1]))}),
+        nearby("diffusion rate 5/N -> 4.5/N (exact Var log R x 0.9)",
+               {"log_moments": lambda n: (float(labatie.vanilla_exact_log_moments(n)[0]),
+                                          0.9 * float(labatie.vanilla_exact_log_moments(n)[1]))},
+               fails_at="quick"),
+        nearby("drift -5/(2N) -> -2/N",
+               {"log_moments": lambda n: (-2.0 / n,
+                                          float(labatie.vanilla_exact_log_moments(n)[1]))},
+               fails_at="quick"),
+        nearby("asymptotic rates 5/N and -5/(2N) in place of the exact digamma log-moments "
+               "(-12% and -5% at N=32)",
+               {"log_moments": lambda n: (-2.5 / n, 5.0 / n)}, fails_at="quick"),
         Mutation("FC noise diffuses like the signal: floor 1/N -> 5/N",
                  {"noise_floor": lambda n: 5.0 / n}),
     ],
     criteria={
-        "L3.1": "per-layer slope of Var log nu2(x^l) over l in [100, 200] within 10% of the "
+        "L3.1": "per-layer slope of Var log nu2(x^l) over l in [100, 200] within 5% of the "
                 "exact Var log R (digamma; -> 5/N)",
         "L3.2": "per-layer slope of E log nu2(x^l) over l in [100, 200] within 10% of the exact "
                 "E log R (digamma; -> -5/(2N))",
         "L3.3": "conv: Var log mu2(dx) slope within 1/N (1 +- 0.15) (skipped: conv)",
         "L3.4": "FC: Var log mu2(dx) slope over [100, 200] exceeds 1/N and grows across "
-                "successive 50-layer windows",
+                "successive 50-layer windows (last / first window > 1; strictly increasing)",
     },
     setup="(c1, c2) vanilla FC, fresh Gaussian inputs (D=3072), depth 200, every layer "
           "(quick/standard N=32, B=8; paper N=128, B=64, 10 000 sims). (c4) the shared N=128, "
@@ -544,9 +600,14 @@ def _l3(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                           n_resamples=ctx.n_resamples)
     why = (f"THEORY.md L3 (c1, c2): 10%; the prediction is the exact collinear value at "
            f"N={width} (the batch is one-dimensional by l = 100), so no asymptotic bias")
+    why_var = (f"THEORY.md L3 (c1) says 10%, tightened to {100 * L3_VAR_TOL:.0f}%: the "
+               f"prediction is the exact collinear value at N={width} (the batch is one-"
+               "dimensional by l = 100: no asymptotic bias; measured offsets -1.2% quick, -0.1% "
+               "standard, seed 0) and the relative SE of the pooled increment variance is 0.6% "
+               "at quick (800 sims), 0.4% at standard: 5% is > 6 quick SE")
     out.append(C.relative_equivalence(
         "L3.1", f"Var log nu2 per layer over l in [{lo}, {hi}] (pooled increment variance), "
-        f"N={width}", est, var_log, 0.1, why, n))
+        f"N={width}", est, var_log, L3_VAR_TOL, why_var, n))
     est = stats.bootstrap(win, np.mean, rng, method="percentile", n_resamples=ctx.n_resamples)
     out.append(C.relative_equivalence(
         "L3.2", f"E log nu2 slope over l in [{lo}, {hi}] ((E log nu2^{hi} - E log nu2^{lo})/"
@@ -558,7 +619,7 @@ def _l3(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                              n_resamples=ctx.n_resamples)
         out.append(C.relative_equivalence(
             "L3.1[literal]", f"least-squares slope of Var log nu2 over l in [{lo}, {hi}]", est,
-            var_log, 0.1, why, n))
+            var_log, L3_VAR_TOL, why_var, n))
         est = stats.fit_line(res.depth[cols], lnu[:, cols], rng, n_resamples=ctx.n_resamples)
         out.append(C.relative_equivalence(
             "L3.2[literal]", f"least-squares slope of E log nu2 over l in [{lo}, {hi}]", est,
@@ -580,17 +641,17 @@ def _l3(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out.append(C.bound(
         "L3.4[exceeds 1/N]", f"Var log mu2(dx) per layer over l in [{lo}, {hi}], N=128", est,
         floor, "above", "THEORY.md L3 (c4): one-sided against the conv rate 1/N", r128.num_sims))
-    centres = np.array([(a + b) / 2 for a, b in L3_NOISE_WINDOWS])
-
     def window_vars(a: np.ndarray) -> np.ndarray:
         return np.array([pooled_increment_variance(a[:, s:e]) for s, e in L3_NOISE_WINDOWS])
 
-    est = stats.bootstrap(ninc, lambda a: stats.line_slope(centres, window_vars(a)), rng,
+    est = stats.bootstrap(ninc, lambda a: float(window_vars(a)[-1] / window_vars(a)[0]), rng,
                           method="percentile", n_resamples=ctx.n_resamples)
     out.append(C.bound(
-        "L3.4[grows]", "slope of the per-layer Var log mu2(dx) across the 50-layer windows "
-        "(0,50], (50,100], (100,150], (150,200], N=128", est, 0.0, "above",
-        "THEORY.md L3 (c4): one-sided trend (D ~ J J^T ever more ill-conditioned)",
+        "L3.4[grows]", "ratio of the per-layer Var log mu2(dx) in the last 50-layer window "
+        "(150,200] to the first (0,50], N=128", est, 1.0, "above",
+        "THEORY.md L3 (c4): one-sided, the rate grows (D ~ J J^T ever more ill-conditioned); "
+        "a ratio above 1 (the former statistic, a slope across windows against 0, had no "
+        "magnitude to perturb); strict growth across all four windows is L3.4[monotone]",
         r128.num_sims))
     wv = window_vars(ninc)
     out.append(C.holds(
@@ -606,13 +667,25 @@ def _l3(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 L4_DEEP_WINDOWS = ((41, 100), (101, 150), (151, 200))
 
 
+def vanilla_realised_increment(res: SimulationResults) -> np.ndarray:
+    """Realised delta chi = chi_loc3 / chi_loc1 per sim and depth of a vanilla run."""
+    return np.exp(res["log_chi_loc3"] - res["log_chi_loc1"])
+
+
 def vanilla_increment_pair(res: SimulationResults, increment: Any) -> tuple[np.ndarray,
                                                                             np.ndarray]:
     """(realised delta chi = chi_loc3/chi_loc1, predicted increment(rho)) per sim and depth,
     with rho = E_c Var|y_c| / E_c Var y_c = (nu2 - E_c nu1(|y_c|)^2) / mu2 at loc2."""
-    realised = np.exp(res["log_chi_loc3"] - res["log_chi_loc1"])
     rho = (res["nu2_signal_loc2"] - res["nu1_abs_sq_signal_loc2"]) / res["mu2_signal_loc2"]
-    return realised, np.asarray(increment(rho), dtype=float)
+    return vanilla_realised_increment(res), np.asarray(increment(rho), dtype=float)
+
+
+def _mae_of_means(r: np.ndarray, p: np.ndarray) -> float:
+    return float(np.mean(np.abs(r.mean(axis=0) - p.mean(axis=0))))
+
+
+#: L4.1 bound on the mean absolute error of sim means (THEORY.md: 0.005; see the criterion).
+L4_MAE_BOUND = 0.002
 
 
 @claim(
@@ -620,7 +693,7 @@ def vanilla_increment_pair(res: SimulationResults, increment: Any) -> tuple[np.n
     title="Vanilla increment (delta chi)^2 = 2/(1 + rho) >= 1; Gaussian value pi/(pi - 1)",
     paper=LABATIE,
     theory={"increment": labatie.vanilla_increment,
-            "gaussian_increment": lambda: float(labatie.vanilla_increment(1 - 2 / np.pi))},
+            "gaussian_increment": labatie.gaussian_vanilla_increment},
     sizes=_sizes({
         "quick": {"l4_sims": 250, "l4_batch": 64},
         "standard": {"l4_sims": 400, "l4_batch": 64},
@@ -632,10 +705,15 @@ def vanilla_increment_pair(res: SimulationResults, increment: Any) -> tuple[np.n
         Mutation("sqrt dropped: delta chi = 2/(1+rho)",
                  {"increment": lambda rho: 2.0 / (1.0 + np.asarray(rho))}),
         Mutation("pi/(pi-1) -> 1.4", {"gaussian_increment": lambda: float(np.sqrt(1.4))}),
+        nearby("deep-regime linearisation delta chi = 1 + (1 - rho)/4 (exact as rho -> 1, "
+               "-4.3% at the Gaussian rho)",
+               {"increment": lambda rho: 1.0 + (1.0 - np.asarray(rho, dtype=float)) / 4},
+               fails_at="quick"),
     ],
     criteria={
         "L4.1": "l <= 40: regression of the sim mean of realised delta chi^l on the sim mean "
-                "of sqrt(2/(1 + rho^l)) has slope 1 +- 0.02 and mean absolute error < 0.005",
+                "of sqrt(2/(1 + rho^l)) has slope 1 +- 0.02 and mean absolute error < 0.002 "
+                "(THEORY.md: 0.005)",
         "L4.2": "deeper: mean paired difference (realised - predicted) within +-0.005 per "
                 "window (41-100, 101-150, 151-200)",
         "L4.3": "layer 1, i.i.d. Gaussian inputs: sim mean of delta chi^1 within 0.005 of "
@@ -664,12 +742,20 @@ def _l4(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         "L4.1[slope]", "slope of sim-mean realised delta chi^l on sim-mean sqrt(2/(1+rho^l)), "
         "l = 1..40", est, 1.0, 0.02, "THEORY.md L4 (c1); the O(1/N) bias of deep realised "
         "increments lowers the slope by < 0.01 at N=512", n))
-    est = stats.bootstrap((realised, predicted),
-                          lambda r, p: float(np.mean(np.abs(r.mean(axis=0) - p.mean(axis=0)))),
-                          rng, n_resamples=ctx.n_resamples)
+    est = stats.bootstrap((realised, predicted), _mae_of_means, ctx.rng("L4.1 MAE"),
+                          n_resamples=ctx.n_resamples)
+
+    def mae_perturbed(delta: float) -> Estimate:
+        return stats.bootstrap((realised, predicted * (1 + delta)), _mae_of_means,
+                               ctx.rng("L4.1 MAE"), n_resamples=ctx.n_resamples)
+
     out.append(C.bound(
-        "L4.1[MAE]", "mean absolute error of sim means, l = 1..40", est, 0.005, "below",
-        "THEORY.md L4 (c1)", n))
+        "L4.1[MAE]", "mean absolute error of sim means, l = 1..40", est, L4_MAE_BOUND, "below",
+        f"THEORY.md L4 (c1) says 0.005, tightened to {L4_MAE_BOUND}: the MAE of sim means is the "
+        "O(1/N) realised-vs-dominating bias (< 0.0013 at N=512, caveats) plus the sampling noise "
+        "of the means (measured MAE 0.0006 at quick and standard, SE < 1e-4), so 0.002 still "
+        "holds the true theory with room while a 0.3% error of the increment curve fails", n,
+        perturbation=C.Perturbation.custom(mae_perturbed, "the predicted increment curve")))
     est = stats.mean_estimate(realised[:, depth_index(res.depth, 1)], rng,
                               n_resamples=ctx.n_resamples)
     out.append(C.equivalence(
@@ -690,8 +776,10 @@ def _l4(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         out.append(C.equivalence(
             f"L4.2[l={lo}..{hi}]", f"delta chi - sqrt(2/(1+rho)), paired mean over measured "
             f"layers {lo}..{hi}, N=512", est, 0.0, 0.005, "THEORY.md L4 (c2): same tolerance "
-            "on means; the O(1/N) realised-vs-dominating bias is ~0.0013 at N=512",
-            deep.num_sims))
+            "on means; the O(1/N) realised-vs-dominating bias is ~0.0013 at N=512 and the SE "
+            "of the paired mean ~0.0008 at quick (40 sims), so it is not tightened",
+            deep.num_sims, perturbation=C.Perturbation.shift(
+                float(p_deep[:, cols].mean()), "the predicted increment sqrt(2/(1+rho))")))
     return out
 
 
@@ -706,16 +794,19 @@ L5_WIDTHS = (128, 512, 2048)
     title="Vanilla: exploding chi or one-dimensional signal (r_eff -> 1, delta chi -> 1; "
           "mean-field chi ~ l; finite width below mean field)",
     paper=LABATIE,
-    theory={"delta_chi_limit": lambda: 1.0,
-            "width_shift": lambda: float(np.log(2.0)),
+    theory={"delta_chi_limit": labatie.one_dimensional_increment_limit,
+            "width_shift": labatie.saturated_width_shift,
             "mean_field_chi": arccos.mean_field_chi},
     sizes=_sizes({"quick": {}, "standard": {}, "paper": {}}),
     mutations=[
         Mutation("exploding-chi branch: delta chi stays at sqrt(pi/(pi-1))",
-                 {"delta_chi_limit": lambda: float(np.sqrt(np.pi / (np.pi - 1)))}),
+                 {"delta_chi_limit": labatie.gaussian_vanilla_increment}),
         Mutation("mean field (delta chi)^2 ~ 1 + 1/l: chi ~ sqrt(l)",
                  {"mean_field_chi": lambda x0, layers: np.sqrt(arccos.mean_field_chi(x0,
                                                                                      layers))}),
+        nearby("sub-linear mean field chi^l ~ l^0.7 ((delta chi)^2 ~ 1 + 1.4/l) instead of chi "
+               "~ l: log chi^200 = 2.39, below the N=2048 value 2.6",
+               {"mean_field_chi": lambda x0, layers: arccos.mean_field_chi(x0, layers) ** 0.7}),
     ],
     criteria={
         "L5.1": "sim mean of r_eff(x^200) (loc3) below 1.1 (FC, N=512; periodic and symmetric "
@@ -745,7 +836,7 @@ def _l5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out.append(C.bound("L5.1[FC]", "sim mean of r_eff(x^200), loc3, N=512", est, 1.1, "below",
                        "THEORY.md L5 (c1) threshold (rank one: r_eff = 1)", r512.num_sims))
     out.append(C.skipped("L5.1[conv periodic, symmetric]", "r_eff(x^200) below 1.1", CONV_SKIP))
-    realised, _ = vanilla_increment_pair(r512, labatie.vanilla_increment)
+    realised = vanilla_realised_increment(r512)
     cols = (r512.depth >= 150) & (r512.depth <= 200)
     est = stats.mean_estimate(realised[:, cols].mean(axis=1), rng, n_resamples=ctx.n_resamples)
     out.append(C.equivalence(
@@ -762,12 +853,15 @@ def _l5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         est = independent_combination([means[w], means[w // 4]], [1.0, -1.0])
         out.append(C.known_discrepancy(C.equivalence(
             f"L5.4[N={w}/{w // 4}]", f"E log chi^200(N={w}) - E log chi^200(N={w // 4})", est,
-            th.width_shift(), 0.15, "THEORY.md L5 (c4): chi_inf ~ sqrt(N) at saturation",
+            th.width_shift(4.0), 0.15, "chi_inf ~ sqrt(N) at saturation (the former (c4))",
             min(runs[w].num_sims, runs[w // 4].num_sims)),
             "chi is not saturated at l=200 for N >= 128: E log chi^200 = 2.05 / 2.25 / 2.60 "
             "at N = 128 / 512 / 2048 (simulator, and an independent numpy implementation: "
             "1.95 +- 0.07, 2.28 +- 0.07), against THEORY.md's check 1.27 / 1.89 / 2.57; the "
-            "measured shifts are ~0.19 and ~0.41, not log 2"))
+            "measured shifts are ~0.19 and ~0.41, not log 2. THEORY.md (c4) now states the "
+            "one-sided form 0 < shift < log 2 (corrected 2026-12-04, its check now agrees with "
+            "the simulator); it is not a pass criterion here yet: with 20 N=2048 sims at quick "
+            "the shift's SE is ~0.09, so both bounds sit at z ~ 3.5 (INCONCLUSIVE-prone)"))
     mf = float(np.log(th.mean_field_chi(vanilla_batch(ctx), [VANILLA_DEPTH])[0]))
     for w in L5_WIDTHS:
         out.append(C.bound(
@@ -780,7 +874,9 @@ def _l5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         "L5.5[gap shrinks]", "least-squares slope of E log chi^200 on log N (N = 128, 512, "
         "2048): the gap to mean field shrinks as N grows", est, 0.0, "above",
         "THEORY.md L5 (c5): one-sided trend over the three widths (the mean field does not "
-        "depend on N)", min(r.num_sims for r in runs.values())))
+        "depend on N)", min(r.num_sims for r in runs.values()),
+        perturbation=C.Perturbation.shift(th.width_shift(4.0) / math.log(4.0),
+                                          "the saturated slope 1/2 of log chi on log N")))
     p = ctx.panel("L5: E log chi^l by width vs mean field", "layer l", "log chi^l",
                   caption="vanilla FC, B=64 fixed Gaussian batch")
     for w, r in runs.items():
@@ -798,6 +894,8 @@ def _l5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 #: fluctuation of the realised increment (sd 0.007 at l=1 rising to 0.017 at l=200, N=512, B=64),
 #: which a single deep layer would need ~100+ simulations to resolve to the 0.005 tolerance.
 L6_WINDOWS = ((1, 1), (2, 20), (41, 60), (91, 110), (181, 200))
+#: Margin of the windowed L6.1 criteria (THEORY.md: 0.005; layer 1 alone keeps 0.005).
+L6_WINDOW_TOL = 0.003
 
 
 @claim(
@@ -805,8 +903,8 @@ L6_WINDOWS = ((1, 1), (2, 20), (41, 60), (91, 110), (181, 200))
     title="BN: (delta_phi chi)^2 = 2/(2 - nu1(|z|)^2); Gaussian delta_phi chi = 1.211174",
     paper=LABATIE,
     theory={
-        "delta_phi": lambda nu1_sq: np.sqrt(2.0 / (2.0 - nu1_sq)),
-        "delta_phi_gaussian": float(np.sqrt(np.pi / (np.pi - 1))),
+        "delta_phi": labatie.bn_relu_increment_from_sq,
+        "delta_phi_gaussian": labatie.bn_relu_increment_gaussian,
     },
     sizes=BN_FF_SIZES,
     mutations=[
@@ -814,12 +912,17 @@ L6_WINDOWS = ((1, 1), (2, 20), (41, 60), (91, 110), (181, 200))
                  {"delta_phi": lambda nu1_sq: np.sqrt(2.0 / (2.0 - np.sqrt(nu1_sq)))}),
         Mutation("2/(2-nu1^2) -> 1/(1-nu1^2/4)",
                  {"delta_phi": lambda nu1_sq: np.sqrt(1.0 / (1.0 - nu1_sq / 4))}),
-        Mutation("pi/(pi-1) -> 1.4", {"delta_phi_gaussian": float(np.sqrt(1.4))}),
+        Mutation("pi/(pi-1) -> 1.4", {"delta_phi_gaussian": lambda: float(np.sqrt(1.4))}),
+        nearby("Gaussian constant sqrt(pi/(pi-1)) = 1.2112 at every depth instead of the "
+               "increment from the measured nu1 (the nu1 drift ignored: -0.9% by l = 200)",
+               {"delta_phi": lambda nu1_sq: np.full(np.shape(nu1_sq),
+                                                    labatie.bn_relu_increment_gaussian())},
+               fails_at="quick"),
     ],
     criteria={
         "L6.1": "per depth window (layer 1, then 20-layer windows), mean paired difference "
-                "delta_phi chi - sqrt(2/(2 - E_c nu1^2)) within +-0.005 (TOST; Holm across "
-                "depths and claims)",
+                "delta_phi chi - sqrt(2/(2 - E_c nu1^2)) within +-0.005 at layer 1 and +-0.003 "
+                "on the windows (THEORY.md: 0.005; TOST; Holm across depths and claims)",
         "L6.2": "layer 1, i.i.d. Gaussian inputs: sim mean of delta_phi chi^1 within 0.01 of "
                 "1.211174",
     },
@@ -842,19 +945,24 @@ def _l6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         diff = (realised[:, cols] - predicted[:, cols]).mean(axis=1)
         est = stats.mean_estimate(diff, rng, n_resamples=ctx.n_resamples)
         where = f"l={lo}" if lo == hi else f"l={lo}..{hi}"
+        tol = 0.005 if lo == hi else L6_WINDOW_TOL
         out.append(C.equivalence(
             f"L6.1[{where}]", f"delta_phi chi - sqrt(2/(2 - E_c nu1^2)) at {where}, paired mean",
-            est, 0.0, 0.005, "THEORY.md L6 (c1): dominating-term identity; the O(1/N) bias of a "
-            "ratio of channel averages is < 1e-3 at N=512", n))
+            est, 0.0, tol, "THEORY.md L6 (c1): 0.005, a dominating-term identity; the O(1/N) "
+            "bias of a ratio of channel averages is < 1e-3 at N=512 (measured +0.0002..+0.0006)"
+            + ("" if lo == hi else "; tightened to 0.003 on 20-layer windows, whose paired "
+               "mean has SE <= 0.0004 at quick (40 sims): 0.003 > bias + 5.5 SE"), n,
+            perturbation=C.Perturbation.shift(float(predicted[:, cols].mean()),
+                                              "the predicted increment sqrt(2/(2 - nu1^2))")))
     ctx.panel("delta_phi chi: realised vs 2/(2 - nu1^2)", "layer l", "delta_phi chi^l",
               overlay="chi_loc4 / chi_loc3", network="bn_ff") \
         .simulation(res.depth, realised, "realised chi_loc4 / chi_loc3") \
         .simulation(res.depth, predicted, "theory from measured nu1(|z|)") \
-        .theory(res.depth, th.delta_phi_gaussian, "Gaussian z: sqrt(pi/(pi-1))")
+        .theory(res.depth, th.delta_phi_gaussian(), "Gaussian z: sqrt(pi/(pi-1))")
     j = depth_index(res.depth, 1)
     est = stats.mean_estimate(realised[:, j], rng, n_resamples=ctx.n_resamples)
     out.append(C.equivalence(
-        "L6.2", "sim mean of delta_phi chi^1 (Gaussian z)", est, th.delta_phi_gaussian, 0.01,
+        "L6.2", "sim mean of delta_phi chi^1 (Gaussian z)", est, th.delta_phi_gaussian(), 0.01,
         "THEORY.md L6 (c2): z_c is a standardised sample of B Gaussians; its nu1 differs from "
         "sqrt(2/pi) by O(1/B)", n))
     return out
@@ -925,30 +1033,6 @@ def group_bootstrap(
                     "percentile", total)
 
 
-def delta_bn_sq_from_spectra(eigvals: np.ndarray, noise_proj: np.ndarray) -> float:
-    r"""L7 integral :math:`(\delta_{\rm BN}\chi)^2` from one ``spectra`` record.
-
-    eigvals: the B eigenvalues :math:`\lambda_i` of the signal covariance C at loc1
-    (``cov_eigvals_loc1``: eigenvalues of the centred Gram / B, i.e. the non-zero spectrum of
-    the N x N covariance, plus zeros); noise_proj: :math:`\tilde D_{ii}/\operatorname{tr}D=
-    u_i^\top Du_i/\operatorname{tr}D` along the matching eigenvectors (``noise_proj_loc1``).
-
-    The integrand :math:`\prod_i(1+2t\lambda_i)^{-1/2}\sum_i\tilde D_{ii}/(1+2t\lambda_i)` needs
-    only :math:`\lambda_i` and :math:`\tilde D_{ii}`; the N - B directions outside the signal's
-    span all have :math:`\lambda=0`, so they enter only through their total noise energy
-    :math:`1-\sum_i\tilde D_{ii}/\operatorname{tr}D`, carried by one extra zero-eigenvalue
-    direction. ``tr C = sum(eigvals)`` exactly and the result is invariant to the scale of D,
-    so `theory.labatie.delta_bn_sq_integral` on these diagonal (B+1) x (B+1) matrices equals
-    the integral with the full N x N matrices.
-    """
-    lam = np.clip(np.asarray(eigvals, dtype=float), 0.0, None)
-    p = np.clip(np.asarray(noise_proj, dtype=float), 0.0, None)
-    rest = max(0.0, 1.0 - float(p.sum()))
-    c = np.diag(np.append(lam, 0.0))
-    d = np.diag(np.append(p, rest))
-    return float(labatie.delta_bn_sq_integral(c, d)[0])
-
-
 def apply_records(fn: Callable[[np.ndarray, np.ndarray], float], eigvals: np.ndarray,
                   noise_proj: np.ndarray) -> np.ndarray:
     """``fn(eigvals[s, j], noise_proj[s, j])`` for every simulation s and depth j: (S, L)."""
@@ -975,19 +1059,6 @@ def block_band_sq(logm: np.ndarray) -> np.ndarray:
     return np.cumsum(inc.var(axis=0, ddof=1))
 
 
-def binned_mare(x: np.ndarray, lhs: np.ndarray, rhs: np.ndarray, width: int) -> float:
-    """Mean absolute relative error between two curves over consecutive bins of ``width`` depths.
-
-    x: depths (P,); lhs, rhs: curves (P,) (e.g. sim means). Each bin compares the sums of the
-    two curves over the depths it holds (a ratio of bin totals); the result is the mean over
-    bins of ``|sum lhs / sum rhs - 1|``.
-    """
-    x = np.asarray(x)
-    key = (x - x[0]) // width
-    errs = [abs(lhs[key == k].sum() / rhs[key == k].sum() - 1.0) for k in np.unique(key)]
-    return float(np.mean(errs))
-
-
 def band_at(depth: np.ndarray, per_sim: np.ndarray, where: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
     """Centre (sim mean) and half-width of the 16-84% band of ``per_sim`` (S, P), interpolated
@@ -1005,26 +1076,6 @@ def overlay_rms_z(res_curve: np.ndarray, ff_depth: np.ndarray, ff_per_sim: np.nd
     Values below 1 mean the curve lies within the 1-sigma band on average."""
     centre, half = band_at(ff_depth, ff_per_sim, eff_depth)
     return float(np.sqrt(np.mean(((res_curve - centre) / half) ** 2)))
-
-
-def tau_rank_corrected(h: int | float, batch: int, width: int) -> float:
-    r""":math:`\tau` of L11 with the finite-batch :math:`\delta_{\rm BN}` of L7 in every layer.
-
-    A batch of B inputs in an N-dimensional stream gives BN a signal covariance of rank
-    r = B - 1 in K = N dimensions; with isotropic-like noise L7's closed form gives
-    :math:`(\delta_{\rm BN}\chi)^2=r(K-2)/(K(r-2))` (= 1 for B > N), so the per-layer squared
-    increment is :math:`\frac{\pi}{\pi-1}\cdot r(K-2)/(K(r-2))` and
-    :math:`\tau=((\ldots)^H-1)/2`. Reduces to :math:`\tau_G(H)` when B > N.
-    """
-    q = 1.0 + 2.0 * float(labatie.tau_gaussian(1))  # pi / (pi - 1)
-    r = batch - 1
-    f = 1.0 if r >= width else float(labatie.delta_bn_sq_rank_r(r, width))
-    return float(((q * f) ** h - 1.0) / 2.0)
-
-
-def tau_code(delta_bar: float, h: int) -> float:
-    r"""Official fit exponent :math:`\tau_{\rm code}=(\bar\delta^{2H}-1)/2` (THEORY.md L11)."""
-    return float((delta_bar ** (2 * h) - 1.0) / 2.0)
 
 
 def window_slope(chi_product: Callable[..., np.ndarray], tau: float, log_l: np.ndarray
@@ -1055,12 +1106,6 @@ def bn_res_net(width: int, units: int, res_depth: int, epsilon: float = 1e-3,
 def branch_loc(res_depth: int) -> str:
     """Loc holding the branch output F^l in `bn_res_net`."""
     return "loc4" if res_depth == 1 else "loc6"
-
-
-def aligned_noise_limit() -> float:
-    """L7's aligned-noise limit 2 E[g^2/(1+g^2)] = 0.688 (`theory.get("L7")` headline; the sympy
-    derivation is built on first use, not at import)."""
-    return float(theory.get("L7").headline["aligned_noise_limit"])
 
 
 def _merge(*groups: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -1096,12 +1141,10 @@ EPS_SIZES = {
 }
 #: The C-FC / Fig 5 resnet (H = 2), measured at every unit (L10).
 RES_SIZES = {
-    "quick": {"res_width": 512, "res_batch": 64, "res_units": 200, "res_h": 2, "res_sims": 60,
-              "res_bin": 1},
+    "quick": {"res_width": 512, "res_batch": 64, "res_units": 200, "res_h": 2, "res_sims": 60},
     "standard": {"res_width": 512, "res_batch": 64, "res_units": 500, "res_h": 2,
-                 "res_sims": 60, "res_bin": 1},
-    "paper": {"res_width": 512, "res_batch": 64, "res_units": 500, "res_h": 2, "res_sims": 1000,
-              "res_bin": 1},
+                 "res_sims": 60},
+    "paper": {"res_width": 512, "res_batch": 64, "res_units": 500, "res_h": 2, "res_sims": 1000},
 }
 #: Gaussian-limit resnets (B = N: full-rank BN input, delta_BN = 1): ((H, sims), ...).
 RESG_SIZES = {
@@ -1121,7 +1164,7 @@ OVERLAY_SIZES = {
 }
 #: Vanilla width comparison (L13 (c1)).
 VAN_SIZES = {
-    "quick": {"van_widths": (128, 512), "van_batch": 8, "van_sims": 200, "van_every": 10},
+    "quick": {"van_widths": (128, 512), "van_batch": 8, "van_sims": 300, "van_every": 10},
     "standard": {"van_widths": (128, 512), "van_batch": 8, "van_sims": 600, "van_every": 10},
     "paper": {"van_widths": (128, 512), "van_batch": 1024, "van_sims": 10000, "van_every": 2},
 }
@@ -1176,6 +1219,8 @@ def increments(res: SimulationResults, num: str, den: str) -> np.ndarray:
 # ============================================================================================
 L7_KS = (100, 512, 4608)
 L7_RS = (8, 20, 50)
+#: Tolerance of L7.3, the signed mean relative error (reason in the check).
+L7_SIGNED_TOL = 0.002
 
 
 @claim(
@@ -1184,8 +1229,8 @@ L7_RS = (8, 20, 50)
     paper=LABATIE,
     theory={
         "delta_bn_sq_rank_r": labatie.delta_bn_sq_rank_r,
-        "aligned_noise_limit": aligned_noise_limit,
-        "delta_bn_sq": delta_bn_sq_from_spectra,
+        "aligned_noise_limit": labatie.aligned_noise_limit,
+        "delta_bn_sq": labatie.delta_bn_sq_from_spectra,
         "delta_bn_floor": 1.0,
     },
     sizes=_merge(BN_FF_SIZES, SPECTRA_SIZES, MC_SIZES),
@@ -1195,10 +1240,16 @@ L7_RS = (8, 20, 50)
         Mutation("E 1/chi2_r = 1/(r-1): r(K-2)/(K(r-1))",
                  {"delta_bn_sq_rank_r": lambda r, k: r * (k - 2) / (k * (np.asarray(r) - 1.0))}),
         Mutation("aligned limit 2 E[g^2/(1+g^2)] -> E[g^2/(1+g^2)]",
-                 {"aligned_noise_limit": lambda: aligned_noise_limit() / 2}),
+                 {"aligned_noise_limit": lambda: labatie.aligned_noise_limit() / 2}),
         Mutation("in-network integral -> closed form r/(r-2) with r = r_eff(C)",
                  {"delta_bn_sq": lambda lam, p: float(
                      (lam.sum() / lam.max()) / (lam.sum() / lam.max() - 2))}),
+        # the batch of B inputs gives a rank-(B-1) signal in K = N dimensions: the isotropic
+        # closed form with those r, K ignores the anisotropy of C and D (2.4% vs 1.4% effect)
+        nearby("in-network integral -> isotropic rank-(B-1) closed form r(K-2)/(K(r-2)), "
+               "r = B-1, K = N",
+               {"delta_bn_sq": lambda lam, p: float(labatie.delta_bn_sq_rank_r(
+                   lam.size - 1, BN_FF_SIZES["standard"]["bn_width"]))}, fails_at="quick"),
     ],
     criteria={
         "L7.1": "synthetic w ~ N(0, I_K), C = lambda P_r, D = d I_K, K in {100, 512, 4608}, "
@@ -1207,8 +1258,11 @@ L7_RS = (8, 20, 50)
                 "a variance but no fourth moment)",
         "L7.2": "aligned noise C = diag(M, 1..1), D = e1 e1': (delta_BN)^2 significantly below 1; "
                 "and within the O(1/M) bias of 2 E[g^2/(1+g^2)] = 0.688",
-        "L7.3": "bn_ff FC: mean over depths of |sim mean realised delta_BN chi / sim mean of the "
-                "integral with measured C, D at loc1 - 1| below 1%",
+        "L7.3": "bn_ff FC: mean over depths of the signed relative error sim mean realised "
+                "delta_BN chi / sim mean of the integral with measured C, D at loc1 - 1 within "
+                "0.2% (paired bootstrap over simulations)",
+        "L7.3[MARE]": "THEORY.md (c3) as stated: mean over depths of |sim mean realised "
+                      "delta_BN chi / sim mean of the integral - 1| below 1%",
     },
     setup="(c1, c2) chi-square draws of w'Cw and w'Dw (exact in distribution for these C, D); "
           "(c3) bn_ff FC N=512, B=64, depth 200, spectra at loc1 every spec_every layers; "
@@ -1252,18 +1306,36 @@ def _l7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     pred = np.sqrt(apply_records(th.delta_bn_sq, res["cov_eigvals_loc1"],
                                  res["noise_proj_loc1"]))
 
+    def signed(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.mean(a.mean(axis=0) / b.mean(axis=0) - 1.0))
+
     def mare(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.mean(np.abs(a.mean(axis=0) / b.mean(axis=0) - 1.0)))
 
-    est = stats.bootstrap((real, pred), mare, ctx.rng("L7.3"), method="percentile",
+    est = stats.bootstrap((real, pred), signed, ctx.rng("L7.3"), method="percentile",
                           n_resamples=ctx.n_resamples)
+    out.append(C.equivalence(
+        "L7.3", f"mean over {res.depth.size} depths of sim mean realised delta_BN chi / sim mean "
+        f"of the integral - 1 (paired)", est, 0.0, L7_SIGNED_TOL,
+        "tightened from THEORY.md's 1% MARE (discrepancies table): the realised (delta_BN chi)^2 "
+        "is the mean over the N channels of (tr C/tr D) w'Dw/w'Cw, whose kernel expectation is "
+        "the integral, so the only biases are the square root (-Var/8 of the per-simulation "
+        "ratio, sd 0.8%: -3e-5) and epsilon = 1e-3 (first order cancels; < 5e-5): |bias| < "
+        "1e-4, not shifted. 0.2% = that bound plus 8 standard errors of the quick estimate "
+        "(2.4e-4, 30 simulations x 40 depths)", res.num_sims,
+        perturbation=C.Perturbation.ratio("the L7 integral (every depth)")))
+
+    def mare_est(delta: float) -> Estimate:
+        return stats.bootstrap((real, pred * (1.0 + delta)), mare, ctx.rng("L7.3[MARE]"),
+                               method="percentile", n_resamples=ctx.n_resamples)
+
     out.append(C.bound(
-        "L7.3", f"mean abs relative error, sim means of realised delta_BN chi vs the integral, "
-        f"{res.depth.size} depths", est, 0.01, "below",
+        "L7.3[MARE]", f"mean abs relative error, sim means of realised delta_BN chi vs the "
+        f"integral, {res.depth.size} depths", mare_est(0.0), 0.01, "below",
         "THEORY.md L7 (c3): 1%; the integral is the exact expectation over the N=512 kernels, "
-        "the realised value their channel average (per-simulation error ~0.7%, averaged over "
+        "the realised value their channel average (per-simulation error ~0.8%, averaged over "
         "simulations); the noise in the estimate only inflates it (conservative)",
-        res.num_sims))
+        res.num_sims, perturbation=C.Perturbation.custom(mare_est, "the L7 integral")))
     ctx.panel("L7: delta_BN chi, realised vs the integral with measured C, D", "layer l",
               "delta_BN chi^l", overlay="chi_loc3 / chi_loc1", network="bn_ff") \
         .simulation(res.depth, real, "realised chi_loc3 / chi_loc1") \
@@ -1276,6 +1348,8 @@ def _l7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 # L8
 # ============================================================================================
 L8_WINDOW = (100, 200)
+#: Precision part of L8.1's tolerance: 6 standard errors (0.14%) of the quick estimate.
+L8_PRECISION_MARGIN = 0.008
 
 
 @claim(
@@ -1284,7 +1358,8 @@ L8_WINDOW = (100, 200)
     paper=LABATIE,
     theory={
         "assembled_rate": labatie.bn_ff_assembled_rate,
-        "delta_bn_sq": delta_bn_sq_from_spectra,
+        "delta_bn_sq": labatie.delta_bn_sq_from_spectra,
+        "log_increment_bias": labatie.bn_ff_log_increment_bias,
         "gamma_band": (0.1, 0.25),
         "gamma_lower_bound": labatie.gamma_lower_bound,
         "min_increment": 1.1,
@@ -1297,11 +1372,18 @@ L8_WINDOW = (100, 200)
         Mutation("delta_phi from nu1 instead of nu1^2: 2/(2 - nu1)",
                  {"assembled_rate": lambda nu1, dbn: labatie.bn_ff_assembled_rate(
                      np.sqrt(nu1), dbn)}),
+        # the Gaussian reference rate taken as the prediction: ignores the nu1 drift (L6) and
+        # delta_BN > 1 (L7); 8% below the measured gamma
+        nearby("assembled rate -> the constant Gaussian rate gamma_G = 0.19159",
+               {"assembled_rate": lambda nu1, dbn: np.full(np.shape(nu1)[:-1],
+                                                           labatie.gamma_gaussian())},
+               fails_at="quick"),
     ],
     criteria={
-        "L8.1": "fit E log chi^l = a + gamma l on l in [100, 200] (loc4): |gamma - hat gamma| <= "
-                "0.1 hat gamma, hat gamma = mean_l log(hat delta_phi hat delta_BN) from measured "
-                "nu1 (L6) and the L7 integral on the same simulations",
+        "L8.1": "fit E log chi^l = a + gamma l on l in [100, 200] (loc4): |gamma / hat gamma - 1| "
+                "within the derived O(1/N)-per-layer bias of E log of realised increments plus "
+                "0.8% (about 1%; THEORY.md: 10%), hat gamma = mean_l log(hat delta_phi hat "
+                "delta_BN) from measured nu1 (L6) and the L7 integral on the same simulations",
         "L8.2": "gamma in [0.1, 0.25] (band around gamma_G = 0.19159): TOST on the band",
         "L8.3": "min over l of the sim mean of delta chi^l = chi_loc4 / chi_loc1 above 1.1",
         "L8.4": "gamma above the rigorous bound (1/2) log(2/(2 - 1/kappa_M)), M = B",
@@ -1330,15 +1412,36 @@ def _l8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 
     est = stats.bootstrap((logchi, gh), rel, rng, method="percentile",
                           n_resamples=ctx.n_resamples)
+    # derived size of the per-layer bias of E log(realised increment) against the log of the
+    # dominating terms, from the measured kurtosis, nu1 and the per-channel spread of the BN
+    # ratio (v_q = N x the relative variance of realised / integral (delta_BN chi)^2)
+    real_bn_sq = increments(res, "loc3", "loc1")[:, win] ** 2
+    v_q = size["bn_width"] * float(np.var(real_bn_sq / dbn**2))
+    bias = float(th.log_increment_bias(size["bn_width"], size["bn_batch"],
+                                       float(res["mu4_signal_loc3"][:, win].mean()),
+                                       float(res["nu1_abs_sq_signal_loc3"][:, win].mean()), v_q))
+    bias_rel = bias / abs(float(gh.mean()))
+    tol = bias_rel + L8_PRECISION_MARGIN
     out.append(C.equivalence(
         "L8.1", f"gamma / hat gamma - 1 (hat gamma = {gh.mean():.4f}), l in [{lo}, {hi}]", est,
-        0.0, 0.1, "THEORY.md L8 (c1): 10% of hat gamma", n))
+        0.0, tol,
+        f"tightened from THEORY.md's 10% (discrepancies table): hat gamma uses dominating terms; "
+        f"E log of the realised increments differs by the derived O(1/N) per-layer bias "
+        f"(theory.labatie.bn_ff_log_increment_bias: {bias:.2g} per layer = {100 * bias_rel:.2f}% "
+        f"of hat gamma; the paired per-layer log(realised / dominating) measured on the standard "
+        f"run: ReLU step +2e-4 +- 2.5e-4, BN step -2e-4 +- 2.2e-4), plus "
+        f"{100 * L8_PRECISION_MARGIN:.1f}% = 6 standard errors of the quick estimate (0.14%, 30 "
+        f"simulations), so that the true theory stays decided over seeds", n,
+        perturbation=C.Perturbation.ratio("the assembled rate hat gamma")))
     gam = stats.fit_line(x, logchi, rng, n_resamples=ctx.n_resamples)
     b_lo, b_hi = th.gamma_band
     out.append(C.equivalence(
         "L8.2", f"gamma (slope of E log chi^l, l in [{lo}, {hi}]) within [{b_lo}, {b_hi}]", gam,
         (b_lo + b_hi) / 2, (b_hi - b_lo) / 2,
-        "THEORY.md L8 (c2): the stated band around gamma_G (TOST = the CI inside the band)", n))
+        "THEORY.md L8 (c2): the stated band around gamma_G (TOST = the CI inside the band)", n,
+        ).labelled("sanity", "the band is +-36% of gamma_G, about 180 standard errors at quick: "
+                   "every plausible rate (gamma_G, hat gamma, either without delta_BN) lies in it; "
+                   "L8.1 is the quantitative test"))
     shared = bn_ff_run(ctx, size)
     dchi = increments(shared, "loc4", "loc1")
     est = stats.bootstrap(dchi, lambda a: float(a.mean(axis=0).min()), rng, method="percentile",
@@ -1347,11 +1450,15 @@ def _l8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         "L8.3", f"min over l = 1..{shared.depth[-1]} of the sim mean of delta chi^l", est,
         th.min_increment, "above",
         "THEORY.md L8 (c3): one-sided; the min of noisy means is biased low (conservative)",
-        shared.num_sims))
+        shared.num_sims).labelled(
+            "sanity", "the threshold 1.1 is ~80 standard errors below the measured minimum "
+            "(~1.22): any theory with delta_phi near its Gaussian value 1.211 passes"))
     out.append(C.bound(
         "L8.4", f"gamma above the rigorous lower bound (M = B = {size['bn_batch']})", gam,
         float(th.gamma_lower_bound(size["bn_batch"])), "above",
-        "THEORY.md L8 (c4): one-sided (FC: M = B n^2 = B atoms)", n))
+        "THEORY.md L8 (c4): one-sided (FC: M = B n^2 = B atoms)", n,
+        ).labelled("sanity", "the bound (~1/(4M) = 0.004) is 50x below gamma: any theory with "
+                   "exponential growth satisfies it"))
     ctx.panel("L8: E log chi^l (loc4) and the assembled rate", "layer l", "log chi^l",
               overlay="log(chi_loc4)", network="bn_ff") \
         .simulation(res.depth, res["log_chi_loc4"], "simulation") \
@@ -1366,14 +1473,17 @@ def _l8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     "L9",
     title="BN-FF fat tails: 1/nu1^2 <= mu4 <= M - 2 + 1/(M-1); mu4 grows with the batch (FC)",
     paper=LABATIE,
-    theory={"kurtosis_bounds": labatie.kurtosis_bounds, "mu4_batch_trend": +1},
+    theory={"kurtosis_bounds": labatie.kurtosis_bounds, "kappa_m": labatie.kappa_m,
+            "mu4_batch_trend": +1},
     sizes=_merge(BN_FF_SIZES, BATCH_SIZES),
     mutations=[
         Mutation("Gaussian kurtosis as the lower bound: mu4 >= 3",
                  {"kurtosis_bounds": lambda mu4, nu1, m: (np.asarray(mu4) >= 3.0)
                   & (np.asarray(mu4) <= labatie.kappa_m(m))}),
-        Mutation("larger batches keep the signal less fat-tailed (mu4 decreases with B)",
-                 {"mu4_batch_trend": -1}),
+        # plausible: larger batches give batch statistics closer to the population ones, so
+        # one may expect more Gaussian BN outputs; the M-atom cap kappa_B says the opposite
+        nearby("larger batches keep the signal less fat-tailed (mu4 decreases with B)",
+               {"mu4_batch_trend": -1}, fails_at="quick"),
     ],
     criteria={
         "L9.1": "1/nu1(|z|)^2 <= mu4(z) <= kappa_B at loc3 in every simulation and depth, every "
@@ -1393,9 +1503,12 @@ def _l9(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         out.append(C.holds(
             f"L9.1[B={b}]", f"bounds hold at {ok.size} (simulation, depth) points, B={b} "
                             f"(max mu4 {res['mu4_signal_loc3'].max():.2f}, kappa_B "
-                            f"{float(labatie.kappa_m(b)):.2f})",
+                            f"{float(th.kappa_m(b)):.2f})",
             bool(ok.all()), "THEORY.md L9 (c1): exact inequalities (relative float tolerance "
-            "1e-9 in theory.labatie.kurtosis_bounds)", res.num_sims, float(ok.mean())))
+            "1e-9 in theory.labatie.kurtosis_bounds)", res.num_sims, float(ok.mean())).labelled(
+                "identity", "Hoelder + Jensen and the M-atom bound are inequalities of any "
+                "centred unit-variance distribution on M = B atoms: they hold for every sample, "
+                "so they check the estimators, not the network"))
     shared = runs[0][1]
     deep = shared.depth >= 20
     s_mu4 = stats.spearman(shared["mu4_signal_loc3"].mean(axis=0)[deep], shared.depth[deep])
@@ -1417,7 +1530,10 @@ def _l9(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             f"L9.3[B={b1}<{b2}]", f"{'+' if sign > 0 else '-'}(mean mu4(z^200) at B={b2} minus "
             f"B={b1})", est, 0.0, "above",
             "THEORY.md L9 (c3): one-sided ordering (kappa_B caps mu4 for small B)",
-            a1.shape[0] + a2.shape[0]))
+            a1.shape[0] + a2.shape[0],
+            perturbation=C.Perturbation.shift(
+                float(a1.mean()), f"the ordering, as a predicted excess of delta x mu4 at "
+                f"B={b1}")))
     p = ctx.panel("L9: mu4(z^l) by batch size, with 1/nu1^2 and kappa_B", "layer l",
                   "mu4(z^l)", logy=True, overlay="mu4_signal_loc3", network="bn_ff")
     for b, res in runs:
@@ -1431,6 +1547,9 @@ def _l9(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 # L10
 # ============================================================================================
 L10_FROM = 10
+#: Tolerance of L10.1 (slope ratio) and L10.2 (increment ratio of sums); reasons in the check.
+L10_SLOPE_TOL = 0.01
+L10_INCREMENT_TOL = 0.012
 
 
 @claim(
@@ -1438,7 +1557,8 @@ L10_FROM = 10
     title="BN-resnet increment (delta chi)^2 = 1 + eta mu2(F)/mu2(x); mu2(x) grows by 1 - nu1^2/2",
     paper=LABATIE,
     theory={
-        "mu2_branch": lambda nu1_sq: 1.0 - np.asarray(nu1_sq) / 2.0,
+        "mu2_branch": labatie.resnet_branch_mu2,
+        "mu2_accumulated": labatie.resnet_mu2_accumulated,
         "increment_sq": labatie.resnet_increment_sq,
     },
     sizes=RES_SIZES,
@@ -1449,13 +1569,23 @@ L10_FROM = 10
                  {"mu2_branch": lambda nu1_sq: 1.0 - np.asarray(nu1_sq)}),
         Mutation("increment 1 + (1 + eta) mu2(F)/mu2(x)",
                  {"increment_sq": lambda eta, f, x: 1.0 + (1.0 + eta) * f / x}),
+        # the branch variance measured against the unit's input instead of its output
+        nearby("denominator mu2(x^(l-1)) instead of mu2(x^l): 1 + eta mu2(F)/(mu2(x^l) - "
+               "mu2(F))", {"increment_sq": lambda eta, f, x: 1.0 + eta * f / (x - f)},
+               fails_at="quick"),
+        # the paper's bound form 1 + eta/(l + 1): c0 = 1 instead of mu2(x^0)/mu2(F) = 1.467
+        nearby("asymptotic increment with the paper's c0 = 1: mu2(F)/mu2(x^l) = 1/(l + 1)",
+               {"mu2_accumulated": lambda x0, f: np.mean(f, axis=-1, keepdims=True)
+                * (np.arange(1, np.shape(f)[-1] + 1) + 1.0)}, fails_at="quick"),
     ],
     criteria={
-        "L10.1": "mu2(x^l) at loc5 linear in l with slope within 3% of the sim mean of "
-                 "1 - nu1(|z|)^2/2 (nu1 at loc2)",
-        "L10.2": "sim mean of (chi_loc5^l/chi_loc5^(l-1))^2 - 1 vs sim mean of "
-                 "eta^l mu2(F^l)/mu2(x^l) (eta from the whole branch): mean absolute relative "
-                 "error below 5% over l >= 10",
+        "L10.1": "mu2(x^l) at loc5 linear in l with slope within 1% (THEORY.md: 3%) of the sim "
+                 "mean of 1 - nu1(|z|)^2/2 (nu1 at loc2)",
+        "L10.2": "sim mean of (chi_loc5^l/chi_loc5^(l-1))^2 - 1 vs the predicted "
+                 "eta^l m_F^l/m_x^l, m_F = 1 - nu1^2/2, m_x = mu2(x^0) + sum_k<=l m_F^k (eta "
+                 "measured over the whole branch): ratio of the sums over units l >= 10 within "
+                 "1.2% (THEORY.md: mean absolute relative error below 5%); [all units]: the same "
+                 "over every unit l >= 1, where the 1/(l + c0) structure is sharpest",
     },
     setup="bn_res FC N=512, B=64, H=2, measured at every unit; loc6 = F^l (branch end) gives "
           "eta^l = (chi_loc6 / chi_loc1)^2 - 1 and mu2(F^l).",
@@ -1480,31 +1610,52 @@ def _l10(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
     est = stats.bootstrap((mu2x, nu1sq), slope_rel, rng, method="percentile",
                           n_resamples=ctx.n_resamples)
     pred = float(np.mean(th.mu2_branch(nu1sq)))
+    bias_reason = (
+        "known biases of the predicted branch variance: epsilon = 1e-3 at the last BN "
+        "(-eps/mu2(y) = -0.2% on mu2(F)) and nu1 read at the first BN of the unit, not the last "
+        "(+0.2%; together measured -0.03% on mu2(F) at standard): |bias| <= 0.4%")
     out.append(C.equivalence(
         "L10.1", f"slope of E mu2(x^l) / mean(1 - nu1^2/2) - 1 (prediction {pred:.4f}), "
-        f"l = 1..{res.depth[-1]}", est, 0.0, 0.03, "THEORY.md L10 (c1): 3%", n))
-    lc5 = res["log_chi_loc5"]
-    lhs = np.exp(2.0 * np.diff(lc5, axis=1)) - 1.0  # units 2..L
+        f"l = 1..{res.depth[-1]}", est, 0.0, L10_SLOPE_TOL,
+        f"tightened from THEORY.md's 3% (discrepancies table): {bias_reason}, plus 5 standard "
+        f"errors of the quick estimate (0.12%): {100 * L10_SLOPE_TOL:.0f}%", n,
+        perturbation=C.Perturbation.ratio("E mu2(F) = 1 - nu1^2/2")))
+    if res.depth[0] != 1 or np.any(np.diff(res.depth) != 1):
+        raise ValueError("L10 needs the bn_res run measured at every unit")
+    # realised unit increments l = 1..L (chi^0 = chi at loc1 of unit 1, the stem output)
+    lc = np.concatenate([res["log_chi_loc1"][:, :1], res["log_chi_loc5"]], axis=1)
+    lhs = np.exp(2.0 * np.diff(lc, axis=1)) - 1.0
     eta = np.exp(2.0 * (res[f"log_chi_{bl}"] - res["log_chi_loc1"])) - 1.0
-    rhs = th.increment_sq(eta, res[f"mu2_signal_{bl}"], mu2x) - 1.0
-    rhs = rhs[:, 1:]
-    keep = res.depth[1:] >= L10_FROM
-    lhs, rhs, xs = lhs[:, keep], rhs[:, keep], res.depth[1:][keep]
-    width = size["res_bin"]
-    est = stats.bootstrap((lhs, rhs), lambda a, b: binned_mare(xs, a.mean(axis=0),
-                                                               b.mean(axis=0), width),
-                          rng, method="percentile", n_resamples=ctx.n_resamples)
-    binned = f", {width}-unit bins" if width > 1 else ""
-    out.append(C.bound(
-        "L10.2", f"mean abs relative error, (delta chi^l)^2 - 1 vs eta mu2(F)/mu2(x), units l >= "
-        f"{L10_FROM}{binned}", est, 0.05, "below",
-        "THEORY.md L10 (c2): 5%; per simulation the realised increment carries ~10-25% "
-        "cross-term noise (O((N B l)^-1/2) against O(1/l)), which only inflates the statistic "
-        "(conservative)", n))
+    # the theory's pieces: m_F from nu1, m_x accumulated from the measured stem variance
+    m_f = np.asarray(th.mu2_branch(nu1sq), dtype=float)
+    m_x = np.asarray(th.mu2_accumulated(res["mu2_signal_loc1"][:, 0], m_f), dtype=float)
+    rhs = np.asarray(th.increment_sq(eta, m_f, m_x), dtype=float) - 1.0
+
+    def ratio_of_sums(a: np.ndarray, b: np.ndarray) -> float:
+        return float(a.mean(axis=0).sum() / b.mean(axis=0).sum() - 1.0)
+
+    for tag, first in (("", L10_FROM), ("[all units]", 1)):
+        sel = res.depth >= first
+        est = stats.bootstrap((lhs[:, sel], rhs[:, sel]), ratio_of_sums, rng,
+                              method="percentile", n_resamples=ctx.n_resamples)
+        out.append(C.equivalence(
+            f"L10.2{tag}", f"sum_l sim mean (delta chi^l)^2 - 1 / sum_l sim mean eta^l m_F/m_x "
+            f"- 1, units {first}..{res.depth[-1]}", est, 0.0, L10_INCREMENT_TOL,
+            f"THEORY.md L10 (c2) compared the realised increment with eta mu2(F)/mu2(x) built "
+            f"from the same simulations, an identity up to the cross terms; here mu2(F) and "
+            f"mu2(x^l) are the theory's (m_F = 1 - nu1^2/2, m_x = mu2(x^0) + sum m_F), so the "
+            f"branch law, the accumulation and the vanishing cross terms are all tested "
+            f"(discrepancies table). Tolerance: {bias_reason}, second-order cross terms "
+            f"~4/(eta N B) = 1e-4, plus 5 standard errors of the quick estimate (0.15%): "
+            f"{100 * L10_INCREMENT_TOL:.1f}%", n,
+            perturbation=C.Perturbation.ratio("eta mu2(F)/mu2(x^l) at every unit")))
+    keep = res.depth >= L10_FROM
+    lhs, rhs, xs = lhs[:, keep], rhs[:, keep], res.depth[keep]
     ctx.panel("L10: (delta chi^l)^2 - 1 vs eta^l mu2(F^l)/mu2(x^l)", "unit l", "increment",
               logx=True, logy=True, network="bn_res") \
         .simulation(xs, lhs, "realised (chi_loc5^l / chi_loc5^(l-1))^2 - 1") \
-        .theory(xs, np.nanmean(rhs, axis=0), "L10: eta mu2(F)/mu2(x) (measured), sim mean")
+        .theory(xs, np.nanmean(rhs, axis=0), "L10: eta m_F/m_x (m_F = 1 - nu1^2/2, m_x "
+                "accumulated), sim mean")
     return out
 
 
@@ -1532,8 +1683,8 @@ def _delta_bar(c4: np.ndarray, c1: np.ndarray) -> float:
     paper=LABATIE,
     theory={
         "tau_gaussian": labatie.tau_gaussian,
-        "tau_code": tau_code,
-        "tau_rank_corrected": tau_rank_corrected,
+        "tau_code": labatie.tau_code,
+        "tau_rank_corrected": labatie.tau_rank_corrected,
         "chi_product": labatie.resnet_chi_product,
     },
     sizes=_merge(RES_SIZES, RESG_SIZES),
@@ -1545,6 +1696,10 @@ def _delta_bar(c4: np.ndarray, c1: np.ndarray) -> float:
                  {"tau_gaussian": lambda h: np.asarray(h, float) * labatie.tau_gaussian(1)}),
         Mutation("tau_code = (delta^H - 1)/2 (one layer per unit)",
                  {"tau_code": lambda d, h: float((d**h - 1.0) / 2.0)}),
+        # the Gaussian-limit exponent used at C-FC sizes, where B - 1 < N makes delta_BN > 1
+        nearby("tau_G(H) instead of the rank-corrected tau at C-FC sizes (N=512, B=64)",
+               {"tau_rank_corrected": lambda h, b, w: float(labatie.tau_gaussian(h))},
+               fails_at="quick"),
     ],
     criteria={
         "L11.1": "log-log slope of the sim mean of log chi^l (loc5, l >= 50) within 7% of "
@@ -1610,7 +1765,7 @@ def _l11(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
             "tau_code'; the part of that gap set by the finite fit window (the curvature of "
             "L11 (a)'s Gamma-ratio chi^l, about -2% over l in [50, L]) is removed by comparing "
             "with the same-window slope of chi^l = prod (1 + 2 tau_code/(l + c0))^(1/2)",
-            r.num_sims))
+            r.num_sims, perturbation=C.Perturbation.ratio("the window slope of tau_code")))
     g1 = f"H=1,N=B={size['resg_width']}"
     g3 = f"H=3,N=B={size['resg_width']}"
     if g1 in slopes and g3 in slopes:
@@ -1650,7 +1805,7 @@ L12_MAX_EFF = 15.0
     paper=LABATIE,
     theory={
         "mu4_gaussian": 3.0,
-        "nu1_gaussian": float(np.sqrt(2.0 / np.pi)),
+        "nu1_gaussian": labatie.gaussian_nu1(),
         "effective_depth": labatie.effective_depth,
         "reff_floor": 5.0,
     },
@@ -1662,6 +1817,13 @@ L12_MAX_EFF = 15.0
         Mutation("effective depth H l (no logarithmic slowing)",
                  {"effective_depth": lambda l, h=2, c0=None: np.asarray(h, float)
                   * np.asarray(l, float)}),
+        # a residual unit counted as one BN-FF layer (log l) instead of its H layers (H log l)
+        nearby("effective depth log l (a unit counted as one layer: factor H dropped)",
+               {"effective_depth": lambda l, h=2, c0=None: labatie.effective_depth(l, 1, c0)}),
+        # every BN of the unit counted twice (2H log l)
+        nearby("effective depth 2 H log l (each layer of the unit counted twice)",
+               {"effective_depth": lambda l, h=2, c0=None: labatie.effective_depth(
+                   l, 2 * np.asarray(h), c0)}),
     ],
     criteria={
         "L12.1": "for all units l, sim means mu4(z^{l,1}) < 3 + 2 and nu1(|z^{l,1}|) > "
@@ -1695,18 +1857,24 @@ def _l12(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
     out.append(C.bound(
         "L12.1[mu4]", f"max over l = 1..{res.depth[-1]} of the sim mean of mu4(z^(l,1))", est,
         th.mu4_gaussian + 2.0, "below",
-        "THEORY.md L12 (c1): within 2 of the Gaussian kurtosis; one-sided", n))
+        "THEORY.md L12 (c1): within 2 of the Gaussian kurtosis; one-sided", n).labelled(
+            "sanity", "the bound 5 is 2 above the Gaussian 3 and ~60 standard errors above the "
+            "measured maximum (~3.05): no plausible theory of a near-Gaussian resnet violates it; "
+            "L12.3 is the test"))
     est = stats.bootstrap(nu1, lambda a: float(a.mean(axis=0).min()), rng, method="percentile",
                           n_resamples=nr)
     out.append(C.bound(
         "L12.1[nu1]", "min over l of the sim mean of nu1(|z^(l,1)|)", est,
         th.nu1_gaussian - 0.05, "above",
-        "THEORY.md L12 (c1): within 0.05 of sqrt(2/pi); one-sided", n))
+        "THEORY.md L12 (c1): within 0.05 of sqrt(2/pi); one-sided", n).labelled(
+            "sanity", "the margin 0.05 is ~100 standard errors of the minimum sim mean (~0.796)"))
     est = stats.bootstrap(res["reff_signal_loc3"], lambda a: float(a.mean(axis=0).min()), rng,
                           method="percentile", n_resamples=nr)
     out.append(C.bound(
         "L12.2", "min over l of the sim mean of r_eff(x^(l,1)) (loc3)", est, th.reff_floor,
-        "above", "THEORY.md L12 (c2): no collapse; one-sided", n))
+        "above", "THEORY.md L12 (c2): no collapse; one-sided", n).labelled(
+            "sanity", "r_eff(x) stays ~21 against the floor 5 (a collapse to 1 is the only "
+            "alternative it tests)"))
     leff = np.asarray(th.effective_depth(res.depth, h), dtype=float)
     keep = leff <= min(L12_MAX_EFF, float(ff.depth[-1]))
     ffd = ff.depth.astype(float)
@@ -1739,6 +1907,8 @@ def _l12(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
 # L13
 # ============================================================================================
 L13_BAND_FROM = 100
+#: Tolerance of L13.1 (reason in the check).
+L13_BAND_TOL = 0.15
 
 
 @claim(
@@ -1746,7 +1916,8 @@ L13_BAND_FROM = 100
     title="Notebook statements: width (band ratio), epsilon, batch-size orderings",
     paper=LABATIE,
     theory={
-        "band_ratio": labatie.log_moment_band_ratio,
+        "band_ratio": labatie.log_moment_band_ratio_exact,
+        "exact_log_moments": labatie.vanilla_exact_log_moments,
         "batch_trend": {"delta_phi": -1, "delta_bn": +1, "reff_noise": +1},
     },
     sizes=_merge(VAN_SIZES, BN_FF_SIZES, EPS_SIZES, BATCH_SIZES),
@@ -1758,10 +1929,15 @@ L13_BAND_FROM = 100
                   ** 0.25}),
         Mutation("smaller batch gives smaller delta_phi chi",
                  {"batch_trend": {"delta_phi": +1, "delta_bn": +1, "reff_noise": +1}}),
+        # neighbouring width exponents of the log-moment band (N^-0.6, N^-0.4 for N^-1/2)
+        nearby("band ratio (N_large/N_small)^0.6 (band ~ N^-0.6)",
+               {"band_ratio": lambda a, b: float((b / a) ** 0.6)}),
+        nearby("band ratio (N_large/N_small)^0.4 (band ~ N^-0.4)",
+               {"band_ratio": lambda a, b: float((b / a) ** 0.4)}),
     ],
     criteria={
-        "L13.1": "vanilla FC: band (across-simulation SD) of log nu2(x^l) at N=128 is 2 +- 0.2 "
-                 "times that at N=512, pooled over l >= 100",
+        "L13.1": "vanilla FC: band (across-simulation SD) of log nu2(x^l) at N=128 is 2.022 +- "
+                 "0.15 times that at N=512 (THEORY.md: 2 +- 0.2), pooled over l >= 100",
         "L13.2": "boundaries: zero padding vs periodic (conv)",
         "L13.3": "MNIST vs CIFAR-10 (data files)",
         "L13.4": "bn_ff epsilon = 0 vs 1e-3: equivalent within 1% (TOST) on E log chi^200 and "
@@ -1800,18 +1976,21 @@ def _l13(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
     est = group_bootstrap([logs[n_small], logs[n_large]], band_ratio, rng, n_resamples=nr)
     out.append(C.equivalence(
         "L13.1", f"band ratio SD log nu2(x^l), N={n_small} / N={n_large}, pooled over l >= "
-        f"{L13_BAND_FROM}", est, float(th.band_ratio(n_small, n_large)), 0.2,
-        "THEORY.md L13 (c1): 2 +- 0.2 (the exact digamma variances give 2.022; the 0.2 covers "
-        "the O(l/N) deviation)", 2 * size["van_sims"]))
+        f"{L13_BAND_FROM}", est, float(th.band_ratio(n_small, n_large)), L13_BAND_TOL,
+        "tightened from THEORY.md's 2 +- 0.2 (discrepancies table): the prediction is the exact "
+        "digamma ratio (2.022: the signed finite-N term of L3's Var log R shifts THEORY.md's 2); "
+        f"{L13_BAND_TOL} = 0.05 for the O(l/N) deviation of a batch not yet one-dimensional "
+        "(v < 5 in L3; measured -0.015 +- 0.021 at standard) plus 4 standard errors of the "
+        "quick estimate (0.028, 300 simulations per width)", 2 * size["van_sims"]))
     ctx.panel("L13: across-simulation variance of log nu2(x^l) by width", "layer l",
               "Var log nu2", network="vanilla") \
         .simulation(depth, block_band_sq(logs[n_small])[None, :],
                     f"N={n_small} (block increments)") \
         .simulation(depth, block_band_sq(logs[n_large])[None, :],
                     f"N={n_large} (block increments)") \
-        .theory(depth, np.asarray(depth, float) * labatie.vanilla_exact_log_moments(n_small)[1],
+        .theory(depth, np.asarray(depth, float) * th.exact_log_moments(n_small)[1],
                 f"N={n_small}: l Var log R (L3 exact)") \
-        .theory(depth, np.asarray(depth, float) * labatie.vanilla_exact_log_moments(n_large)[1],
+        .theory(depth, np.asarray(depth, float) * th.exact_log_moments(n_large)[1],
                 f"N={n_large}: l Var log R (L3 exact)")
     out.append(C.skipped("L13.2", "zero padding vs periodic BN-FF (L8 rates within 10%)",
                          CONV_SKIP + " (boundaries only exist for convolutions)"))
@@ -1841,7 +2020,9 @@ def _l13(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
         out.append(C.equivalence(
             f"L13.4[{k + 1}]", f"{name}: eps=0 minus eps=1e-3", est, 0.0, margin,
             f"THEORY.md L13 (c4): margin 1% of the eps=1e-3 value ({margin:.4g})",
-            a0.shape[0] + a1.shape[0]))
+            a0.shape[0] + a1.shape[0],
+            perturbation=C.Perturbation.shift(float(a1.mean()),
+                                              "the eps=0 value predicted as the eps=1e-3 one")))
     # (c5) batch-size orderings at l = 200
     runs = batch_runs(ctx, size)
     vals: dict[str, list[tuple[int, np.ndarray]]] = {k: [] for k in th.batch_trend}
@@ -1863,7 +2044,10 @@ def _l13(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
             f"L13.5[{q}: trend]", f"{'+' if sign > 0 else '-'}(slope of the sim mean of "
             f"{labels[q]}^{last} on log2 B, B = {', '.join(str(b) for b, _ in runs)})", est, 0.0,
             "above", "THEORY.md L13 (c5): one-sided ordering across all batch sizes (the "
-            "least-squares trend of the sim means)", n_all))
+            "least-squares trend of the sim means)", n_all,
+            perturbation=C.Perturbation.shift(
+                float(np.mean([a.mean() for a in arrays])),
+                f"the trend, as a predicted excess of delta x the mean {labels[q]} per doubling")))
         (b1, a1), (b2, a2) = series[0], series[-1]
         est = group_bootstrap([a1, a2], lambda u, v, s=sign: s * float(v.mean() - u.mean()),
                               rng, n_resamples=nr)
@@ -1871,7 +2055,10 @@ def _l13(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
             f"L13.5[{q}: B={b1}<{b2}]", f"{'+' if sign > 0 else '-'}({labels[q]}^{last} at "
             f"B={b2} minus B={b1})", est, 0.0, "above",
             "THEORY.md L13 (c5): one-sided difference of sim means, smallest vs largest batch",
-            a1.shape[0] + a2.shape[0]))
+            a1.shape[0] + a2.shape[0],
+            perturbation=C.Perturbation.shift(
+                abs(float(a1.mean())), f"the ordering, as a predicted excess of delta x "
+                f"{labels[q]} at B={b1}")))
     p = ctx.panel("L13: r_eff(dx^l) (loc4) by batch size", "layer l", "r_eff(dx)",
                   overlay="reff_noise_loc4", network="bn_ff")
     for b, r in runs:

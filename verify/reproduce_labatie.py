@@ -43,13 +43,10 @@ from verify.claims_labatie import (
     VANILLA_SIZES,
     apply_records,
     bn_ff_run,
-    delta_bn_sq_from_spectra,
     depth_index,
     increments,
     res_run,
     spectra_run,
-    tau_code,
-    tau_rank_corrected,
     v128_run,
     v512_run,
     vanilla_batch,
@@ -315,7 +312,7 @@ def build_fig4(fidelity: str, seed: int, cache: SimulationCache | None) -> Figur
     dphi = increments(res, "loc4", "loc3")
     dchi = increments(res, "loc4", "loc1")
     dphi_th = np.sqrt(2.0 / (2.0 - res["nu1_abs_sq_signal_loc3"]))
-    dbn_th = np.sqrt(apply_records(delta_bn_sq_from_spectra, spc["cov_eigvals_loc1"],
+    dbn_th = np.sqrt(apply_records(labatie.delta_bn_sq_from_spectra, spc["cov_eigvals_loc1"],
                                    spc["noise_proj_loc1"]))
     dchi_th = dbn_th * np.sqrt(2.0 / (2.0 - spc["nu1_abs_sq_signal_loc3"]))
     every = size["spec_every"]
@@ -464,9 +461,9 @@ def build_fig5(fidelity: str, seed: int, cache: SimulationCache | None) -> Figur
                                 n_resamples=ctx.n_resamples)
     chi0 = float(res["chi_loc1"][:, 0].mean())
     tau_g = float(labatie.tau_gaussian(h))
-    tau_r = tau_rank_corrected(h, batch, width)
+    tau_r = labatie.tau_rank_corrected(h, batch, width)
     dbar = float(np.mean(res["chi_loc4"].mean(axis=0) / res["chi_loc1"].mean(axis=0)))
-    tau_c = tau_code(dbar, h)
+    tau_c = labatie.tau_code(dbar, h)
     dl = d.astype(float)
     p4 = Panel("Fig 5d: χ^l (loc5), bn_res FC: power law", "residual unit l", "χ^l", logx=True,
                logy=True,

@@ -1,5 +1,6 @@
 """Labatie claims L1-L13: symbolic certificates, numeric cross-checks, headline values."""
 
+import math
 import re
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import special
 
 import theory
 from theory import arccos, gaussian, labatie
@@ -500,3 +502,189 @@ def test_l3_relative_variance_in_range(m, k, seed):
     p = rng.standard_normal((m, k)) * rng.uniform(0.1, 3, size=(m, 1))
     v = labatie.general_relative_variance(p)
     assert -1e-9 <= v <= 5 + 1e-9
+
+
+# --- predictions used by the L7-L13 checks (issue 14) ---
+def _spectra_of(x, dx):
+    """C, D and the engine's spectra normalisation (eigenvalues of C, u_i' D u_i / tr D)."""
+    b = x.shape[0]
+    xc = x - x.mean(axis=0)
+    c = xc.T @ xc / b
+    d = dx.T @ dx / b
+    w, v = np.linalg.eigh(xc @ xc.T)
+    w, v = w[::-1], v[:, ::-1]
+    keep = w > w[0] * 1e-12
+    u = (xc.T @ v[:, keep]) / np.sqrt(w[keep])  # unit eigenvectors of C
+    proj = np.zeros(b)
+    proj[keep] = np.einsum("ki,kl,li->i", u, d, u) / np.trace(d)
+    return c, d, np.clip(w, 0, None) / b, proj
+
+
+def test_delta_bn_sq_from_spectra_matches_full_integral():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((12, 40)) @ rng.standard_normal((40, 40))  # anisotropic signal
+    dx = rng.standard_normal((12, 40)) * np.linspace(0.2, 2.0, 40)  # anisotropic noise
+    c, d, lam, proj = _spectra_of(x, dx)
+    full = labatie.delta_bn_sq_integral(c, d)[0]
+    assert labatie.delta_bn_sq_from_spectra(lam, proj) == pytest.approx(full, rel=1e-7)
+
+
+def test_delta_bn_sq_from_spectra_rank_r_closed_form():
+    r, k = 8, 30
+    lam = np.r_[np.ones(r), np.zeros(4)]  # isotropic rank r, B = r + 4 < K
+    proj = np.r_[np.full(r, 1.0 / k), np.zeros(4)]  # isotropic noise: 1/K per direction
+    got = labatie.delta_bn_sq_from_spectra(lam, proj)
+    assert got == pytest.approx(float(labatie.delta_bn_sq_rank_r(r, k)), rel=1e-7)
+
+
+def test_aligned_noise_limit_closed_form():
+    # E[1/(1+g^2)] = sqrt(pi/2) e^(1/2) erfc(1/sqrt 2), independently of the sympy integral
+    from scipy import special
+
+    want = 2 * (1 - np.sqrt(np.pi / 2) * np.exp(0.5) * special.erfc(1 / np.sqrt(2)))
+    assert labatie.aligned_noise_limit() == pytest.approx(want, rel=1e-12)
+    assert labatie.aligned_noise_limit() == pytest.approx(
+        theory.get("L7").headline["aligned_noise_limit"], rel=1e-12)
+
+
+def test_gamma_gaussian():
+    assert labatie.gamma_gaussian() == pytest.approx(0.5 * np.log(np.pi / (np.pi - 1)), rel=1e-14)
+    assert labatie.gamma_gaussian() == pytest.approx(0.191590, abs=1e-6)
+
+
+def test_bn_ff_log_increment_bias_terms():
+    n, b = 512, 64
+    # ReLU term: max(4 mu4/(2 - nu1^2)^2, kappa_dz)/(4BN); BN term v_q/(4N)
+    got = labatie.bn_ff_log_increment_bias(n, b, 4.5, 0.6, 0.138)
+    assert got == pytest.approx(4 * 4.5 / 1.4**2 / (4 * b * n) + 0.138 / (4 * n))
+    assert labatie.bn_ff_log_increment_bias(n, b, 0.1, 0.6, 0.0) == pytest.approx(
+        3.0 / (4 * b * n))
+    # O(1/N): halves when the width doubles
+    assert labatie.bn_ff_log_increment_bias(2 * n, b, 4.5, 0.6, 0.138) == pytest.approx(got / 2)
+
+
+def test_bn_ff_log_increment_bias_bn_term_by_monte_carlo():
+    # E log mean_c q_c - log E q = -Var(q)/(2 N E^2 q) to second order, q = w'Dw/w'Cw
+    rng = np.random.default_rng(3)
+    n, r, k = 64, 30, 60
+    q = (r / k) * (1 + rng.chisquare(k - r, (4000, n)) / rng.chisquare(r, (4000, n)))
+    v_q = q.var() / q.mean() ** 2
+    bias_log_delta = 0.5 * (np.log(q.mean(axis=1)).mean() - np.log(q.mean()))
+    want = labatie.bn_ff_log_increment_bias(n, 10**9, 0.0, 0.0, v_q, noise_kurtosis=0.0)
+    assert -bias_log_delta == pytest.approx(want, rel=0.2)
+
+
+def test_resnet_branch_mu2_and_accumulation():
+    nu1_sq = np.array([2 / np.pi, 0.5])
+    assert np.allclose(labatie.resnet_branch_mu2(nu1_sq), 1 - nu1_sq / 2)
+    assert float(labatie.resnet_branch_mu2(2 / np.pi)) == pytest.approx(1 - 1 / np.pi)
+    f = np.array([[0.5, 0.25, 0.25], [1.0, 1.0, 1.0]])
+    acc = labatie.resnet_mu2_accumulated(np.array([1.0, 2.0]), f)
+    assert np.allclose(acc, [[1.5, 1.75, 2.0], [3.0, 4.0, 5.0]])
+    # constant branch variance: mu2(F)/mu2(x^l) = 1/(l + c0), c0 = mu2(x^0)/mu2(F)
+    mf = 1 - 1 / np.pi
+    ratio = mf / labatie.resnet_mu2_accumulated(np.array([1.0]), np.full((1, 5), mf))[0]
+    c0 = theory.get("L10").headline["c0"]
+    assert np.allclose(ratio, 1 / (np.arange(1, 6) + c0))
+
+
+def test_tau_rank_corrected_and_code():
+    for h in (1, 2, 3):
+        assert labatie.tau_rank_corrected(h, 257, 256) == pytest.approx(
+            float(labatie.tau_gaussian(h)))
+        assert labatie.tau_rank_corrected(h, 64, 512) > float(labatie.tau_gaussian(h))
+    f = 63 * 510 / (512 * 61)
+    q = np.pi / (np.pi - 1)
+    assert labatie.tau_rank_corrected(2, 64, 512) == pytest.approx(((q * f) ** 2 - 1) / 2)
+    assert labatie.tau_code(np.sqrt(q), 2) == pytest.approx(float(labatie.tau_gaussian(2)))
+    assert labatie.tau_code(1.1, 1) == pytest.approx((1.21 - 1) / 2)
+
+
+def test_gaussian_nu1():
+    assert labatie.gaussian_nu1() == pytest.approx(np.sqrt(2 / np.pi), rel=1e-14)
+
+
+def test_log_moment_band_ratio_exact():
+    got = labatie.log_moment_band_ratio_exact(128, 512)
+    assert got == pytest.approx(np.sqrt(0.040234 / 0.009837), rel=1e-4)  # THEORY.md L3 values
+    assert got == pytest.approx(2.022, abs=1e-3)
+    # tends to the asymptotic sqrt(N_large/N_small) at large widths
+    assert labatie.log_moment_band_ratio_exact(4096, 16384) == pytest.approx(2.0, rel=2e-3)
+
+
+# --- predictions used by the L1-L6 checks (issue 14) ---
+def test_he_layer_ratios_are_the_exact_conditional_values_at_fc():
+    """L1: 2 for every moment at any fan-in and batch; at FC (p = x) the exact conditional values
+    of `conditional_conv_moments` are the same ratios (an independent computation)."""
+    assert sp.simplify(theory.get("L1").expressions["periodic_ratio"] - 2) == 0
+    rng = np.random.default_rng(0)
+    for k, b in ((8, 5), (64, 32)):
+        x = rng.standard_normal((b, k)) + 0.5
+        dx = rng.standard_normal((b, k))
+        r = labatie.he_layer_ratios(k, b)
+        assert set(r) == {"nu2", "mu2", "noise mu2"}
+        cond = labatie.conditional_conv_moments(x, dx)
+        assert cond["E_nu2_y"] / np.mean(x**2) == pytest.approx(r["nu2"], rel=1e-12)
+        assert cond["E_mu2_y"] / np.mean(np.var(x, axis=0)) == pytest.approx(r["mu2"], rel=1e-12)
+        assert cond["E_mu2_dy"] / np.mean(dx**2) == pytest.approx(r["noise mu2"], rel=1e-12)
+
+
+def test_relu_conditional_moments_monte_carlo():
+    """L2: a direct Monte Carlo of He-ReLU layers (numpy, W ~ N(0, 2/K)) on a fixed input."""
+    rng = np.random.default_rng(1)
+    b, k = 4, 6
+    x = rng.standard_normal((b, k)) + 0.3
+    dx = rng.standard_normal((b, k))
+    got = labatie.relu_conditional_moments(x, dx)
+    w = rng.standard_normal((20000, k, k)) * np.sqrt(2 / k)
+    y, dy = x @ w, dx @ w
+    nu2 = np.mean(np.maximum(y, 0) ** 2, axis=(1, 2))
+    mu2_d = np.mean(np.where(y > 0, dy, 0) ** 2, axis=(1, 2))
+    for est, key in ((nu2, "E_nu2_x"), (mu2_d, "E_mu2_dx")):
+        assert abs(est.mean() - got[key]) < 5 * est.std() / np.sqrt(est.size), key
+    assert got["E_nu2_x"] == pytest.approx(np.mean(x**2), rel=1e-12)  # the martingale
+
+
+def test_martingale_mean_ratio_and_half_gap():
+    """L2: the mean ratio is 1 at every depth; the (c2) margin is half the gap to the median."""
+    assert all(labatie.martingale_mean_ratio(l, n) == 1.0 for l in (0, 6, 200) for n in (64, 512))
+    kk = np.arange(1, 65)
+    pmf = np.array([math.comb(64, int(j)) for j in kk], dtype=float) / 2.0**64
+    drift = np.log(4 / 64) + np.sum(pmf * special.digamma(kk / 2))  # independent sum
+    assert labatie.mean_median_half_gap(64, 12) == pytest.approx((1 - np.exp(12 * drift)) / 2,
+                                                                 rel=1e-10)
+    assert 0 < labatie.mean_median_half_gap(64, 6) < labatie.mean_median_half_gap(64, 12) < 0.5
+
+
+def test_conv_noise_diffusion_rate():
+    """L3: 1/N, the Var q -> 0 limit of noise_relative_variance (D of growing effective rank)."""
+    for n in (32, 128, 512):
+        assert labatie.conv_noise_diffusion_rate(n) == pytest.approx(1 / n, rel=1e-14)
+        k = 1000  # D = I_K: Var q = 2/K, so the ratio to 1/N is 1 + 4/K
+        wide = labatie.noise_relative_variance(np.eye(k), n)
+        assert wide == pytest.approx((1 + 4 / k) / n, rel=1e-12)
+        assert wide == pytest.approx(1 / n, rel=5e-3)
+
+
+def test_gaussian_and_limit_increments():
+    """L4/L5/L6 constants: sqrt(pi/(pi-1)) from sympy and from the increment formulas; the
+    one-dimensional limit 1; the saturated width shift log sqrt(ratio)."""
+    q = np.sqrt(np.pi / (np.pi - 1))
+    assert labatie.gaussian_vanilla_increment() == pytest.approx(q, rel=1e-14)
+    assert labatie.gaussian_vanilla_increment() == pytest.approx(
+        float(labatie.vanilla_increment(1 - 2 / np.pi)), rel=1e-14)
+    assert labatie.bn_relu_increment_gaussian() == pytest.approx(q, rel=1e-14)
+    assert labatie.bn_relu_increment_gaussian() == pytest.approx(1.211174, abs=1e-6)
+    assert labatie.one_dimensional_increment_limit() == 1.0
+    assert labatie.saturated_width_shift(4.0) == pytest.approx(np.log(2), rel=1e-14)
+    assert labatie.saturated_width_shift(16.0) == pytest.approx(np.log(4), rel=1e-14)
+
+
+def test_bn_relu_increment_from_sq_matches_the_per_channel_form():
+    """L6: the channel-averaged nu1^2 form equals bn_relu_increment with channel_axis."""
+    nu1 = np.random.default_rng(2).uniform(0.2, 0.9, size=(5, 16))
+    exact = labatie.bn_relu_increment(nu1, channel_axis=1)
+    got = labatie.bn_relu_increment_from_sq(np.mean(nu1**2, axis=1))
+    np.testing.assert_allclose(got, exact, rtol=1e-14)
+    assert labatie.bn_relu_increment_from_sq(2 / np.pi) == pytest.approx(
+        labatie.bn_relu_increment_gaussian(), rel=1e-14)
