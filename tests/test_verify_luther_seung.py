@@ -72,19 +72,29 @@ def test_log_log_slope_and_local_rate() -> None:
     assert cls.local_log_rate(5, 7, math.exp(-0.5), math.exp(-0.7)) == pytest.approx(0.1)
 
 
-def test_s2_depths_and_sympy_predictions() -> None:
+def test_s2_depths() -> None:
     assert cls._s2_depths(128) == [6, 13, 25]
     assert cls._s2_depths(256) == [13, 26, 51]
-    assert cls.var_log_rate(128) == pytest.approx(5 / 128)
-    assert cls.median_decay(25, 128) == pytest.approx(math.exp(-5 * 25 / 256))
-    assert cls.total_variance_ratio(30, 128) == pytest.approx(1.0)
-    assert cls.floor_exponent() == pytest.approx(1.0)
-    assert cls.decay_exponent() == pytest.approx(-2.0)
-    assert cls.gaussian_bn_fraction() == pytest.approx(1 - 1 / math.pi)
+
+
+def test_radial_floor_exponent_recovers_the_exponent() -> None:
+    widths = np.array([100.0, 400.0, 1000.0])
+    d_mf = 0.004
+    for p in (0.8, 1.0, 1.2):
+        # log-normal norms: D = 1 - exp(-(s0^2 + s^2)/4), finite-width part s^2/4 = c/N^p
+        s2_4 = 9.0 / widths**p
+        d = 1 - (1 - d_mf) * np.exp(-s2_4)
+        assert cls.radial_floor_exponent(widths, d, d_mf) == pytest.approx(p, abs=1e-12)
+    assert math.isnan(cls.radial_floor_exponent(widths, [0.1, 0.05, 0.003], d_mf))
+
+
+def test_shifted_layers_evaluates_deeper() -> None:
+    f = cls._shifted_layers(lambda x, layers: np.asarray(layers) * x, 1)
+    assert np.array_equal(f(2, [1, 3]), np.array([4, 8]))
 
 
 def test_series_residual_detects_a_changed_coefficient() -> None:
     ser = cls.arccos.correlation_map_series()
     assert cls._series_residual(ser["eps_series"], cls.S4_EPS_SERIES, cls._EPS) == 0.0
-    wrong = cls._series_wrong_eps()["eps_series"]
+    wrong = cls._halve_eps32(cls.arccos.correlation_map_series)()["eps_series"]
     assert cls._series_residual(wrong, cls.S4_EPS_SERIES, cls._EPS) > 1e-3

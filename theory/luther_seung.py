@@ -483,3 +483,125 @@ def _s9() -> Derivation:
         notes="Headline: B -> infinity, equal norms, rho_1 = 0 (orthogonal stem outputs). For a "
         "real batch the input-norm floor (S5) lowers chi at large l.",
     )
+
+
+# --------------------------------------------------------------------------------------------
+# --- predictions used by the S checks (issue 14) ---
+# (moved here from verify/claims_luther_seung.py: every prediction a check uses comes from
+# theory/; each function states its claim and the math)
+# --------------------------------------------------------------------------------------------
+def _expr(claim_id: str, name: str) -> sp.Expr:
+    return get(claim_id).expressions[name]
+
+
+def _eval(claim_id: str, name: str, **values: float) -> float:
+    d = get(claim_id)
+    return float(_expr(claim_id, name).subs({d.symbol(k): v for k, v in values.items()}).evalf())
+
+
+def total_variance_from_parts(m2: np.ndarray, v2: np.ndarray, b: int) -> np.ndarray:
+    r"""S1: :math:`(\sigma^l)^2=(m^l)^2+(v^l)^2` with the population estimator (``b`` is the
+    batch size, unused by the correct identity; wrong estimators need it)."""
+    del b
+    return np.asarray(m2) + np.asarray(v2)
+
+
+def total_variance_ratio(layer: int, width: int) -> float:
+    r"""S2: predicted :math:`\mathbb E(\sigma^l)^2/(\sigma^1)^2` at constant width: the per-layer
+    norm ratio :math:`N_l/N_{l-1}` (registered sympy ``norm_ratio``, 1 at equal widths) raised
+    to :math:`l-1`."""
+    return _eval("S2", "norm_ratio", N_l=width, N_prev=width) ** (layer - 1)
+
+
+def median_decay(layer: int, width: int) -> float:
+    r"""S2: per-network median law :math:`e^{-5l/(2N)}` of the total variance (sympy
+    ``median_decay``)."""
+    return _eval("S2", "median_decay", l=layer, N=width)
+
+
+def var_log_rate(width: int) -> float:
+    r"""S2/L3: per-layer growth :math:`5/N` of the across-network variance of the log total
+    variance (one input; sympy ``relative_variance_per_layer``)."""
+    return _eval("S2", "relative_variance_per_layer", N=width)
+
+
+def var_log_rate_finite_width_bias(width: int) -> float:
+    r"""S2 (c2): signed finite-width bias of the :math:`5/N` rate, exact minus :math:`5/N`.
+
+    One input: :math:`\log\frac1N\|z^{l+1}\|^2-\log\frac1N\|z^l\|^2=\log F_l+\log A_{l+1}` with
+    :math:`A=\frac2N\chi^2_N` (fresh weights) and :math:`F_l=\|\phi(z^l)\|^2/\|z^l\|^2`, a
+    function of the (uniform) direction of :math:`z^l` only, so :math:`F_l\perp A_l` and the
+    increment has the variance of :math:`\log R=\log F+\log A`,
+    :math:`R=\frac2N\chi^2_K,\ K\sim\mathrm{Bin}(N,\frac12)`: the digamma form of L3
+    (`labatie.vanilla_exact_log_moments`). It exceeds :math:`5/N` by about 3% at N=128.
+    """
+    exact = float(labatie.vanilla_exact_log_moments(int(width))[1])
+    return exact - var_log_rate(width)
+
+
+def asymptotic_constants() -> dict[str, float]:
+    r"""S4: float values of the depth-asymptotic constants ``slope`` :math:`\sqrt2/(3\pi)`,
+    ``log_coef`` :math:`1/(\sqrt2\pi)`, ``nine_pi2_over_2`` :math:`9\pi^2/2` (and ``f0``) from
+    `arccos.asymptotic_constants`."""
+    return {k: float(v.evalf()) for k, v in arccos.asymptotic_constants().items()}
+
+
+def decay_exponent() -> float:
+    """S5: log-log slope of the decay law without floor, l d log(law)/dl (sympy: -2)."""
+    return float(_expr("S5", "log_log_slope"))
+
+
+def refined_slope_correction(layers: np.ndarray | list[int], c0: float) -> float:
+    r"""S5: signed shift of the least-squares log-log slope over ``layers`` that the refined
+    form (S4) :math:`1-\rho_l=(\frac{\sqrt2}{3\pi}l+\frac1{\sqrt2\pi}\log l+C_0)^{-2}` adds
+    to the leading exponent -2 (positive: the log term flattens the decay; about +0.01 over
+    :math:`[10^3,10^4]`)."""
+    lay = np.asarray(layers, dtype=float)
+    y = np.log(arccos.refined_one_minus_rho(lay, c0))
+    x = np.log(lay)
+    slope = float(np.polyfit(x, y, 1)[0])
+    return slope - decay_exponent()
+
+
+def power_law_local_rate_ratio(l_a: float, l_b: float) -> float:
+    r"""S5: ratio of local exponential decay rates :math:`-d\log(\text{fraction})/dl` at depths
+    ``l_a`` and ``l_b`` for a power law :math:`l^{-p}` (rate :math:`p/l`): :math:`l_b/l_a`
+    (an exponential law would give 1)."""
+    return float(l_b) / float(l_a)
+
+
+def floor_exponent() -> float:
+    r"""S6: exponent p of the finite-width radial floor :math:`c_B/N^p`, :math:`-N\,d\log/dN`
+    of the registered ``radial_floor`` (sympy: 1)."""
+    d = get("S6")
+    n = d.symbol("N")
+    e = _expr("S6", "radial_floor")
+    return float(sp.simplify(-n * sp.diff(sp.log(e), n)))
+
+
+def bn_output_fraction(nu2_bn: np.ndarray) -> np.ndarray:
+    r"""S7: sample-variance fraction at the BN output, 1 at every depth (per unit
+    :math:`\hat m_i=0` exactly, so :math:`v^2=\sigma^2`); same shape as ``nu2_bn``."""
+    return np.ones_like(np.asarray(nu2_bn, dtype=float))
+
+
+def gaussian_bn_fraction() -> float:
+    r"""S7: pre-BN fraction :math:`1-1/\pi` for Gaussian BN outputs (sympy
+    ``fraction_gaussian``)."""
+    return float(_expr("S7", "fraction_gaussian").evalf())
+
+
+def held_out_first_layer_defect(b: np.ndarray | float) -> np.ndarray:
+    r"""S8: expected :math:`1-\text{fraction}` at layer 1 on a held-out batch of size ``b`` after
+    the data-dependent init, for i.i.d. Gaussian inputs: :math:`2/(B+1)`.
+
+    Unit :math:`i`: :math:`z_i=w_i\cdot(x-\bar x_{\rm cal})/\hat v_i`, so on the held-out batch
+    :math:`\hat m_i=w_i\cdot\Delta/\hat v_i` with :math:`\Delta=\bar x_{\rm held}-\bar x_{\rm cal}
+    \sim\mathcal N(0,\frac2BI)` (a difference of two batch means) and
+    :math:`\hat v_i^2=\|w_i\|^2\chi^2_{B-1}/B`. Hence :math:`\hat m_i^2=2\chi^2_1/\chi^2_{B-1}`
+    and the held-out variance :math:`\chi'^2_{B-1}/\chi^2_{B-1}`; with
+    :math:`\mathbb E[1/\chi^2_{B-1}]=1/(B-3)` the ratio of unit averages is
+    :math:`\frac{2/(B-3)}{(B-1)/(B-3)+2/(B-3)}=\frac2{B+1}` (corrections O(1/N, 1/D)).
+    THEORY.md S8 (a): held-out :math:`\hat m=O(1/\sqrt B)`, :math:`1-\text{fraction}=O(1/B)`.
+    """
+    return 2.0 / (np.asarray(b, dtype=float) + 1.0)

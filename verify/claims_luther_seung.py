@@ -20,7 +20,6 @@ Helpers with their own unit tests (tests/test_verify_luther_seung.py): `bootstra
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -28,18 +27,17 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-import theory
 from simulate import EngineOptions, spec
 from simulate.results import SimulationResults
 from simulate.threads import single_threaded_blas
-from theory import arccos
+from theory import arccos, labatie
 from theory import luther_seung as ls
 from theory.derivation import LUTHER_SEUNG
 from verify import criteria as C
 from verify import stats
 from verify.claims_labatie import depth_index
 from verify.context import Context
-from verify.registry import Mutation, Theory, claim
+from verify.registry import Mutation, Theory, claim, nearby
 
 # i.i.d. Gaussian inputs of the MNIST dimension (THEORY.md §2.5).
 GAUSSIAN_784 = {"dataset": "gaussian", "input_dim": 784}
@@ -186,71 +184,14 @@ def _fraction_per_network(mu2: np.ndarray, nu2: np.ndarray) -> np.ndarray:
     return mu2 / np.mean(np.asarray(nu2, dtype=float), axis=0)
 
 
+def _shifted_layers(fn: Callable[..., Any], k: int) -> Callable[..., Any]:
+    """Mutation combinator: the prediction ``fn(x, layers)`` evaluated ``k`` layers deeper."""
+    return lambda x, layers: fn(x, np.asarray(layers) + k)
+
+
 #: Caption fragment of the fraction figures (what `_fraction_per_network` plots).
 FRACTION_BAND = ("curve: mean(v^2)/mean(sigma^2) over networks (the fraction); band: 16-84% "
                  "over networks of v^2/mean(sigma^2)")
-
-
-# --------------------------------------------------------------------------------------------
-# Predictions built from the registered sympy derivations (lazily: sympy is slow to import)
-# --------------------------------------------------------------------------------------------
-@functools.cache
-def _expr(claim_id: str, name: str) -> sp.Expr:
-    return theory.get(claim_id).expressions[name]
-
-
-def _eval(claim_id: str, name: str, **values: float) -> float:
-    d = theory.get(claim_id)
-    e = _expr(claim_id, name)
-    return float(e.subs({d.symbol(k): v for k, v in values.items()}).evalf())
-
-
-def total_variance_ratio(layer: int, width: int) -> float:
-    r"""S2: predicted :math:`\mathbb E(\sigma^l)^2/(\sigma^1)^2` at constant width (per-layer
-    norm ratio :math:`N_l/N_{l-1}=1` raised to :math:`l-1`)."""
-    return _eval("S2", "norm_ratio", N_l=width, N_prev=width) ** (layer - 1)
-
-
-def median_decay(layer: int, width: int) -> float:
-    r"""S2: per-network median law :math:`e^{-5l/(2N)}` of the total variance."""
-    return _eval("S2", "median_decay", l=layer, N=width)
-
-
-def var_log_rate(width: int) -> float:
-    r"""S2/L3: per-layer growth :math:`5/N` of the across-network variance of the log total
-    variance (one input)."""
-    return _eval("S2", "relative_variance_per_layer", N=width)
-
-
-def total_variance_from_parts(m2: np.ndarray, v2: np.ndarray, b: int) -> np.ndarray:
-    r"""S1: :math:`(\sigma^l)^2=(m^l)^2+(v^l)^2` with the population estimator (``b`` is the
-    batch size, unused by the correct identity; wrong estimators need it)."""
-    del b
-    return np.asarray(m2) + np.asarray(v2)
-
-
-def asymptotic_constants() -> dict[str, float]:
-    """S4: float values of the depth-asymptotic constants (``slope``, ``log_coef``,
-    ``nine_pi2_over_2``) from `arccos.asymptotic_constants`."""
-    return {k: float(v.evalf()) for k, v in arccos.asymptotic_constants().items()}
-
-
-def gaussian_bn_fraction() -> float:
-    r"""S7: pre-BN fraction :math:`1-1/\pi` for Gaussian BN outputs (sympy)."""
-    return float(_expr("S7", "fraction_gaussian").evalf())
-
-
-def decay_exponent() -> float:
-    """S5: log-log slope of the decay law without floor (sympy: -2)."""
-    return float(_expr("S5", "log_log_slope"))
-
-
-def floor_exponent() -> float:
-    r"""S6: exponent p of the finite-width radial floor :math:`c_B/N^p` (sympy: 1)."""
-    d = theory.get("S6")
-    n = d.symbol("N")
-    e = _expr("S6", "radial_floor")
-    return float(sp.simplify(-n * sp.diff(sp.log(e), n)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,7 +234,7 @@ MS_SIZES = {
     "S1",
     title="Total variance = mean sample variance + mean squared sample mean",
     paper=LUTHER_SEUNG,
-    theory={"total_variance": total_variance_from_parts},
+    theory={"total_variance": ls.total_variance_from_parts},
     sizes=MS_SIZES,
     mutations=[
         Mutation("1/(B-1) sample variance without the (B-1)/B correction",
@@ -344,7 +285,10 @@ def _s1(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         "S1.1", "max relative residual of (sigma^l)^2 = (m^l)^2 + (v^l)^2 per network",
         worst, 0.0, 1e-10,
         "THEORY.md S1 (c1): exact identity; float64 accumulation of B*N terms leaves ~1e-15",
-        res.num_sims)]
+        res.num_sims).labelled(
+            "identity", "per unit E_x z^2 = m_hat^2 + v_hat^2 is algebra of the population "
+            "estimator: it holds for any numbers, whatever the network or the weights, so it "
+            "tests the estimator code, not the paper (S1 has no other content in THEORY.md)")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,14 +316,15 @@ def _s2_depths(width: int) -> list[int]:
     paper=LUTHER_SEUNG,
     theory={
         "first_layer_total_variance": ls.first_layer_total_variance,
-        "total_variance_ratio": total_variance_ratio,
-        "median_decay": median_decay,
-        "var_log_rate": var_log_rate,
+        "total_variance_ratio": ls.total_variance_ratio,
+        "median_decay": ls.median_decay,
+        "var_log_rate": ls.var_log_rate,
+        "var_log_rate_bias": ls.var_log_rate_finite_width_bias,
     },
     sizes=S2_SIZES,
     mutations=[
         Mutation("mean total variance follows the median e^{-5l/(2N)}",
-                 {"total_variance_ratio": median_decay}),
+                 {"total_variance_ratio": ls.median_decay}),
         Mutation("He gain 2 -> 1 in (sigma^1)^2 (LeCun)",
                  {"first_layer_total_variance":
                   lambda x0: ls.first_layer_total_variance(x0) / 2}),
@@ -387,13 +332,17 @@ def _s2_depths(width: int) -> list[int]:
                  {"var_log_rate": lambda n: 2.0 / n}),
         Mutation("5/N -> 5/(2N) (drift taken as the diffusion rate)",
                  {"var_log_rate": lambda n: 2.5 / n}),
+        nearby("5/N -> 4/N (chi-square of the N/2 active units: the binomial fluctuation of "
+               "their number, 1/N, forgotten)", {"var_log_rate": lambda n: 4.0 / n},
+               fails_at="quick"),
     ],
     criteria={
         "S2.1": "(l=1) sim mean of (1/N) E_x||z^1||^2 within 1/N (relative) of 2 E_x||x||^2/N0; "
                 "(l>1, 5l/N in {1/4, 1/2, 1}) median-of-means of the per-network ratio "
                 "(1/N)E_x||z^l||^2 / its layer-1 value within half the gap to the median law",
         "S2.2": "one input: per-layer growth of the across-network variance of "
-                "log (1/N)||z^l||^2 within 15% of 5/N",
+                "log (1/N)||z^l||^2 within 6% of 5/N plus its exact finite-width bias (THEORY.md: "
+                "15%; tightened, issue 14)",
     },
     setup="(c1) Kaiming FC, float64, fixed Gaussian batch (B=64, D=784), shared with S1. "
           "(c2) Kaiming FC, one fixed unstandardised Gaussian input (B=1: a standardised "
@@ -450,6 +399,7 @@ def _s2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     logs = np.log(res1["nu2_signal_pre"])
     est = stats.bootstrap(logs, increment_variance_rate, rng, n_resamples=ctx.n_resamples)
     rate = th.var_log_rate(n_d)
+    bias = th.var_log_rate_bias(n_d)
     scaled = stats.Estimate(est.value * n_d, est.se * n_d, (est.ci[0] * n_d, est.ci[1] * n_d),
                             est.level, est.method, est.n)
     var_log = np.var(logs, axis=0, ddof=1)
@@ -464,10 +414,14 @@ def _s2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                 "layer-1 value + (5/N) (l - 1)")
     out.append(C.relative_equivalence(
         "S2.2", "N x per-layer growth of Var_networks log (1/N)||z^l||^2 (one input; mean "
-        "variance of the per-layer increments)", scaled, rate * n_d, 0.15,
-        "THEORY.md S2 (c2): 15%. The exact rate (digamma, L3) exceeds 5/N by ~3% at N=128; "
-        "for one input the increments are independent (the direction of z^l is uniform and "
-        "independent of its norm), so Var log grows by exactly the mean increment variance",
+        "variance of the per-layer increments), against 5/N shifted by its exact finite-width "
+        f"bias ({bias * n_d:+.3f})", scaled, (rate + bias) * n_d, 0.06,
+        f"THEORY.md S2 (c2) states 15%; tightened to 6% (issue 14): the standard error is "
+        f"~1.1% at quick (N=128, 500 networks) and ~0.6% at standard, and the only known bias, "
+        f"the exact digamma rate (L3) above 5/N ({100 * bias / rate:+.1f}% here), is signed, so "
+        "it shifts the prediction. For one input the increments are independent (the direction "
+        "of z^l is uniform and independent of its norm), so Var log grows by exactly the mean "
+        "increment variance; 6% ~ 5 quick standard errors",
         res1.num_sims))
     return out
 
@@ -476,15 +430,11 @@ def _s2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 # S3
 # --------------------------------------------------------------------------------------------
 S3_DEPTHS = (2, 5, 10)
-
-
-def _fraction_one_layer_too_many(x: np.ndarray, layers: np.ndarray | list[int]) -> np.ndarray:
-    return ls.kernel_fractions(x, np.asarray(layers) + 1)
-
-
-def _fraction_linear_map(x: np.ndarray, layers: np.ndarray | list[int]) -> np.ndarray:
-    # f(rho) = rho: the kernel never changes, the fraction stays at its layer-1 value
-    return np.full(len(layers), arccos.sample_variance_fraction(arccos.input_kernel(x)))
+#: S3.1 tolerance per depth. THEORY.md states 3% (for l <= 10, set by the l=10 finite-width
+#: excess of 1.1-2.5% at N=1000); at l=2 and 5 the excess is far smaller (independent check,
+#: N=1000: -0.44% at l=2, +0.03% at l=5; quick N=2000: -0.02%, -0.14%), and the standard error
+#: is 0.03-0.2%, so 3% there was 15-75 standard errors wide (issue 14).
+S3_TOLERANCE = {2: 0.01, 5: 0.015, 10: 0.03}
 
 
 @claim(
@@ -499,12 +449,18 @@ def _fraction_linear_map(x: np.ndarray, layers: np.ndarray | list[int]) -> np.nd
     },
     mutations=[
         Mutation("one layer too many in the kernel iteration",
-                 {"kernel_fractions": _fraction_one_layer_too_many}),
+                 {"kernel_fractions": _shifted_layers(ls.kernel_fractions, 1)}),
+        # f(rho) = rho: the kernel never changes, the fraction stays at its layer-1 value
         Mutation("linear correlation map f(rho) = rho (no decay)",
-                 {"kernel_fractions": _fraction_linear_map}),
+                 {"kernel_fractions": lambda x, layers: np.full(
+                     len(layers), arccos.sample_variance_fraction(arccos.input_kernel(x)))}),
+        nearby("fraction = 1 - mean off-diagonal correlation (the diagonal's (1 - 1/B) "
+               "dropped: +1/B)", {"kernel_fractions": lambda x, layers: 1.0 - ls.mean_field_pieces(
+                   x, layers)["mean_cosine"]}, fails_at="quick"),
     ],
     criteria={"S3.1": "for l in {2, 5, 10}: the simulated fraction mean(mu2)/mean(nu2) at loc "
-                      "pre within 3% (relative) of the kernel iteration on the same batch"},
+                      "pre within 1%, 1.5%, 3% (relative) of the kernel iteration on the same "
+                      "batch (THEORY.md: 3%; tightened at l=2, 5, issue 14)"},
     setup="Kaiming FC, depth 10, one fixed Gaussian batch (D=784) in every network; the "
           "kernel recursion iterates K^1 = (2/N0) X X^T of that batch. N=1000 (THEORY.md) at "
           "standard and paper; quick uses N=2000 (see caveats).",
@@ -528,10 +484,11 @@ def _s3(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                              ctx.n_resamples)
         out.append(C.equivalence(
             f"S3.1[l={l}]", f"simulated / iterated fraction - 1 at l={l} (mean field {ref:.4f})",
-            est, 0.0, 0.03,
+            est, 0.0, S3_TOLERANCE[l],
             f"THEORY.md S3 (c1): 3% at N=1000; the finite-width excess (O(1/N)) is measured "
-            f"at 1.1-2.5% for l=10, N=1000 and ~0.9% at N=2000 (this run: N={size['s3_width']})",
-            res.num_sims))
+            f"at 1.1-2.5% for l=10, N=1000 and ~0.9% at N=2000 (this run: N={size['s3_width']}); "
+            "at l=2, 5 it is below 0.5% and the band is tightened to 1%, 1.5% (S3_TOLERANCE)",
+            res.num_sims, perturbation=C.Perturbation.ratio("iterated fraction")))
     frac = _fraction_per_network(res["mu2_signal_pre"], res["nu2_signal_pre"])
     mf_all = th.kernel_fractions(x, res.depth)
     sizes = (f"Kaiming FC N={size['s3_width']}, one fixed Gaussian batch B={x.shape[0]} "
@@ -578,12 +535,15 @@ def _series_residual(derived: sp.Expr, stated: sp.Expr, sym: sp.Symbol) -> float
                                                             1))
 
 
-def _series_wrong_eps(order: int = 6) -> dict[str, sp.Expr]:
-    ser = dict(arccos.correlation_map_series(order))
-    eps = ser["eps"]
-    ser["eps_series"] = ser["eps_series"].subs(eps ** sp.Rational(3, 2),
-                                               eps ** sp.Rational(3, 2) / 2)
-    return ser
+def _halve_eps32(series: Callable[..., dict[str, sp.Expr]]) -> Callable[..., dict[str, sp.Expr]]:
+    """Mutation combinator: ``series`` with the eps^{3/2} coefficient of 1 - f(1 - eps) halved."""
+    def wrong(order: int = 6) -> dict[str, sp.Expr]:
+        ser = dict(series(order))
+        eps = ser["eps"]
+        ser["eps_series"] = ser["eps_series"].subs(eps ** sp.Rational(3, 2),
+                                                   eps ** sp.Rational(3, 2) / 2)
+        return ser
+    return wrong
 
 
 @claim(
@@ -592,7 +552,7 @@ def _series_wrong_eps(order: int = 6) -> dict[str, sp.Expr]:
     paper=LUTHER_SEUNG,
     theory={
         "series": arccos.correlation_map_series,
-        "constants": asymptotic_constants,
+        "constants": ls.asymptotic_constants,
         "one_minus_rho": arccos.iterate_correlation_eps,
         "one_minus_rho_mp": arccos.iterate_correlation_mp,
         "c0": arccos.estimate_c0,
@@ -604,13 +564,21 @@ def _series_wrong_eps(order: int = 6) -> dict[str, sp.Expr]:
     },
     mutations=[
         Mutation("log term dropped from the refined form",
-                 {"constants": lambda: {**asymptotic_constants(), "log_coef": 0.0}}),
+                 {"constants": lambda: {**ls.asymptotic_constants(), "log_coef": 0.0}}),
         Mutation("slope a instead of a/2 (1 - rho ~ 9 pi^2/(8 l^2))",
                  {"constants": lambda: {
-                     **asymptotic_constants(),
-                     "slope": 2 * asymptotic_constants()["slope"],
-                     "nine_pi2_over_2": asymptotic_constants()["nine_pi2_over_2"] / 4}}),
-        Mutation("eps^{3/2} coefficient halved", {"series": _series_wrong_eps}),
+                     **ls.asymptotic_constants(),
+                     "slope": 2 * ls.asymptotic_constants()["slope"],
+                     "nine_pi2_over_2": ls.asymptotic_constants()["nine_pi2_over_2"] / 4}}),
+        nearby("refined form = the leading law 9 pi^2/(2 l^2) (log-l correction and C0 dropped)",
+               {"constants": lambda: {**ls.asymptotic_constants(), "log_coef": 0.0},
+                "c0": lambda rho1: (0.0, 0.0)}, fails_at="quick"),
+        nearby("log coefficient 3a/8 (the 3a^2/(8u) term summed with u ~ a l, not a l/2)",
+               {"constants": lambda: {**ls.asymptotic_constants(),
+                                      "log_coef": ls.asymptotic_constants()["log_coef"] / 2}},
+               fails_at="quick"),
+        Mutation("eps^{3/2} coefficient halved",
+                 {"series": _halve_eps32(arccos.correlation_map_series)}),
     ],
     criteria={
         "S4.1": "sympy series of 1 - f(1 - eps) and f(cos theta) equal THEORY.md's",
@@ -654,7 +622,8 @@ def _s4(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     refined = (const["slope"] * l4 + const["log_coef"] * math.log(l4) + c0) ** -2.0
     out.append(C.exact("S4.2[refined]", "refined form / iteration - 1 at l=1e4", refined / e4 - 1,
                        0.0, 1e-3, "THEORY.md S4 (c2): 1e-3 relative; the o(1) remainder is "
-                       "O(log l / l) in u_l, i.e. ~1e-6 relative at l=1e4"))
+                       "O(log l / l) in u_l, i.e. ~1e-6 relative at l=1e4",
+                       perturbation=C.Perturbation.ratio("refined form")))
     for l, e in zip(layers, eps, strict=True):
         off = e**-0.5 - const["slope"] * l - const["log_coef"] * math.log(l)
         out.append(C.exact(f"S4.3[l={l}]", "offset u_l - slope l - log_coef log l", off,
@@ -697,11 +666,14 @@ def _s4(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 S5_RATE_WINDOWS = ((1000, 1100), (9091, 10000))
 
 
-def _decay_law_no_finite_batch(x: np.ndarray, layers: np.ndarray | list[int]
-                               ) -> dict[str, np.ndarray]:
-    d = ls.decay_law(x, layers)
-    b = np.asarray(x).shape[0]
-    return {**d, "asymptotic": (d["asymptotic"] - d["floor"]) / (1 - 1 / b) + d["floor"]}
+def _without_batch_factor(law: Callable[..., dict[str, np.ndarray]]
+                          ) -> Callable[..., dict[str, np.ndarray]]:
+    """Mutation combinator: the decay ``law`` with its (1 - 1/B) factor dropped."""
+    def wrong(x: np.ndarray, layers: np.ndarray | list[int]) -> dict[str, np.ndarray]:
+        d = law(x, layers)
+        b = np.asarray(x).shape[0]
+        return {**d, "asymptotic": (d["asymptotic"] - d["floor"]) / (1 - 1 / b) + d["floor"]}
+    return wrong
 
 
 @claim(
@@ -710,8 +682,10 @@ def _decay_law_no_finite_batch(x: np.ndarray, layers: np.ndarray | list[int]
     paper=LUTHER_SEUNG,
     theory={
         "decay_law": ls.decay_law,
-        "decay_exponent": decay_exponent,
-        "local_rate_ratio": lambda l_a, l_b: l_b / l_a,
+        "decay_exponent": ls.decay_exponent,
+        "slope_correction": ls.refined_slope_correction,
+        "c0": arccos.estimate_c0,
+        "local_rate_ratio": ls.power_law_local_rate_ratio,
     },
     sizes={
         "quick": {"s5_batch": 64},
@@ -719,15 +693,22 @@ def _decay_law_no_finite_batch(x: np.ndarray, layers: np.ndarray | list[int]
         "paper": {"s5_batch": 256},
     },
     mutations=[
-        Mutation("(1 - 1/B) factor dropped", {"decay_law": _decay_law_no_finite_batch}),
+        Mutation("(1 - 1/B) factor dropped",
+                 {"decay_law": _without_batch_factor(ls.decay_law)}),
         Mutation("decay exponent -2 -> -1", {"decay_exponent": lambda: -1.0}),
         Mutation("exponential decay (depth-independent rate)",
                  {"local_rate_ratio": lambda l_a, l_b: 1.0}),
+        nearby("decay exponent -2 -> -1.8", {"decay_exponent": lambda: -1.8},
+               fails_at="quick"),
+        nearby("decay exponent -2 -> -2.1", {"decay_exponent": lambda: -2.1},
+               fails_at="quick"),
     ],
     criteria={
         "S5.1": "sphere inputs: fraction / ((1 - 1/B) 9 pi^2/(2 l^2)) within 1% of 1 at l=1e4",
-        "S5.2": "raw inputs: log-log slope of fraction - floor over [1e3, 1e4] within 0.05 of -2",
-        "S5.3": "sphere inputs: log-log slope within 0.02 of -2 over [1e3, 1e4]; exponential "
+        "S5.2": "raw inputs: log-log slope of fraction - floor over [1e3, 1e4] within 0.005 of "
+                "-2 + the refined form's log-term shift (THEORY.md: 0.05 of -2)",
+        "S5.3": "sphere inputs: log-log slope within 0.005 of -2 + that shift over [1e3, 1e4] "
+                "(THEORY.md: 0.02 of -2); exponential "
                 "rejected (ratio of local decay rates at 1e3 and ~1e4 as a power law predicts)",
     },
     setup="Pure theory: kernel iteration (eps form) on a fixed Gaussian batch (D=784), raw "
@@ -752,16 +733,24 @@ def _s5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                        "THEORY.md S5 (c1): 1%; the log correction of the refined form (S4) "
                        "leaves ~0.3% at l=1e4"))
     idx = [at[int(v)] for v in fit]
+    # The refined form's log term flattens the fitted slope by a signed, derived amount: it
+    # shifts the predicted exponent (the band stays symmetric around it).
+    shift = th.slope_correction(fit, th.c0(0.0)[0])
+    slope_pred = th.decay_exponent() + shift
     slope_raw = log_log_slope(fit, (d_r["fraction"] - d_r["floor"])[idx])
-    out.append(C.exact("S5.2", "raw inputs: log-log slope of fraction - floor, [1e3, 1e4]",
-                       slope_raw, th.decay_exponent(), 0.05,
-                       "THEORY.md S5 (c2): 0.05; the log term shifts the local exponent by "
-                       "~0.025 at l=1e3 (refined form, S4)"))
+    out.append(C.exact("S5.2", "raw inputs: log-log slope of fraction - floor, [1e3, 1e4] "
+                       f"(prediction -2 {shift:+.4f}, the refined form's log term)",
+                       slope_raw, slope_pred, 0.005,
+                       "THEORY.md S5 (c2) states 0.05 (it covers the log term, ~0.01 over the "
+                       "window); the log term is a signed, derived shift (refined form, S4, "
+                       "rho^1 = 0), so it moves the prediction and the band is tightened to "
+                       "0.005: what is left is C0's dependence on the batch's rho^1 and the "
+                       "floor's weighting of unequal norms (measured < 0.002)"))
     slope_s = log_log_slope(fit, d_s["fraction"][idx])
-    out.append(C.exact("S5.3[slope]", "sphere: log-log slope of the fraction, [1e3, 1e4]",
-                       slope_s, th.decay_exponent(), 0.02,
-                       "THEORY.md S5 (c3): 0.02; log correction ~0.01 on average over the "
-                       "window"))
+    out.append(C.exact("S5.3[slope]", "sphere: log-log slope of the fraction, [1e3, 1e4] "
+                       f"(prediction -2 {shift:+.4f})", slope_s, slope_pred, 0.005,
+                       "THEORY.md S5 (c3) states 0.02; tightened to 0.005 with the refined "
+                       "form's signed shift in the prediction (as S5.2)"))
     rates = [local_log_rate(a, b, d_s["fraction"][at[a]], d_s["fraction"][at[b]])
              for a, b in S5_RATE_WINDOWS]
     pred = th.local_rate_ratio(S5_RATE_WINDOWS[0][0], S5_RATE_WINDOWS[1][0])
@@ -801,22 +790,43 @@ S6_ANGLE_DEPTHS = (2, 5, 10, 20, 50)
 S6_FRACTION_DEPTHS = (2, 5, 10)
 #: THEORY.md S6 (a)(1): angles follow mean field at N >= 128.
 S6_MIN_WIDTH = 128
+#: S6.1 / S6.2 tolerances per depth (issue 14: THEORY.md's 20% / 10% are set by the deepest
+#: layer; shallower layers are far more precise and nearly unbiased; reasons in the criteria).
+S6_ANGLE_TOLERANCE = {2: 0.03, 5: 0.05, 10: 0.08, 20: 0.12, 50: 0.2}
+S6_FRACTION_TOLERANCE = {2: 0.02, 5: 0.04, 10: 0.1}
+#: S6.3 tolerance on the fitted floor exponent (reason in the criterion).
+S6_EXPONENT_TOLERANCE = 0.08
 
 
-def _pieces_one_layer_too_many(x: np.ndarray, layers: np.ndarray | list[int]
-                               ) -> dict[str, np.ndarray]:
-    return ls.mean_field_pieces(x, np.asarray(layers) + 1)
+def radial_floor_exponent(widths: Sequence[float], dispersion: Sequence[float],
+                          dispersion_mf: float) -> float:
+    """Fitted exponent p of a radial floor ``c / N^p`` (S6.3).
+
+    ``dispersion``: the mean over networks of D = Var_a||z_a|| / E_a||z_a||^2 at each width;
+    ``dispersion_mf``: its mean-field value (the input-norm floor, constant in depth). For
+    log-normal norms D = 1 - exp(-s^2/4) with s^2 = Var_a log||z_a||^2, so the finite-width
+    part of s^2/4 is ``-log(1 - D) + log(1 - D_mf)``; returns minus the least-squares slope of
+    its log on log N (NaN when a width shows no positive excess).
+    """
+    d = np.asarray(dispersion, dtype=float)
+    exc = -np.log1p(-d) + math.log1p(-dispersion_mf)
+    if np.any(~np.isfinite(exc)) or np.any(exc <= 0):
+        return math.nan
+    return -stats.line_slope(np.log(np.asarray(widths, dtype=float)), np.log(exc))
 
 
 @claim(
     "S6",
     title="Finite width: angles follow mean field; the fraction floors at O(1/N) (radial)",
     paper=LUTHER_SEUNG,
-    theory={"mean_field_pieces": ls.mean_field_pieces, "floor_exponent": floor_exponent},
+    theory={"mean_field_pieces": ls.mean_field_pieces, "floor_exponent": ls.floor_exponent,
+            "decay_law": ls.decay_law},
     sizes={
-        "quick": {"s6_widths": (100, 400, 1000), "s6_sims": (80, 200, 100), "s6_depth": 60,
+        # N=100 runs the most networks: it dominates the error of the fitted floor exponent
+        # (S6.3; relative error 3% of its floor at 80 sims) and costs 1/100 of an N=1000 net.
+        "quick": {"s6_widths": (100, 400, 1000), "s6_sims": (300, 200, 100), "s6_depth": 60,
                   "s6_batch": 64},
-        "standard": {"s6_widths": (100, 400, 1000), "s6_sims": (120, 300, 150), "s6_depth": 100,
+        "standard": {"s6_widths": (100, 400, 1000), "s6_sims": (400, 300, 150), "s6_depth": 100,
                      "s6_batch": 64},
         "paper": {"s6_widths": (100, 400, 1000), "s6_sims": (100, 400, 200), "s6_depth": 100,
                   "s6_batch": 256},
@@ -825,14 +835,18 @@ def _pieces_one_layer_too_many(x: np.ndarray, layers: np.ndarray | list[int]
         Mutation("radial floor independent of N (an input-norm floor, as in S5)",
                  {"floor_exponent": lambda: 0.0}),
         Mutation("radial floor ~ 1/N^2", {"floor_exponent": lambda: 2.0}),
+        nearby("radial floor ~ 1/N^0.8", {"floor_exponent": lambda: 0.8}, fails_at="quick"),
+        nearby("radial floor ~ 1/N^1.2", {"floor_exponent": lambda: 1.2}, fails_at="quick"),
         Mutation("mean field one layer too deep",
-                 {"mean_field_pieces": _pieces_one_layer_too_many}),
+                 {"mean_field_pieces": _shifted_layers(ls.mean_field_pieces, 1)}),
     ],
     criteria={
-        "S6.1": "N >= 128: 1 - mean cosine within 20% of mean field for l <= 50",
-        "S6.2": "N >= 128: fraction within 10% of mean field for l <= 10",
-        "S6.3": "l >= 50: fraction exceeds mean field at every N; N x excess constant across N "
-                "within a factor 2 (log max/min below log 2)",
+        "S6.1": "N >= 128: 1 - mean cosine within 20% of mean field for l <= 50 (tightened to "
+                "3-12% at l <= 20, issue 14)",
+        "S6.2": "N >= 128: fraction within 10% of mean field for l <= 10 (2%, 4% at l = 2, 5)",
+        "S6.3": "l >= 50: fraction exceeds mean field at every N; the radial floor's fitted "
+                "exponent p (c_B/N^p, N in 100..1000) within 0.08 of 1 (THEORY.md: N x excess "
+                "constant within a factor 2; tightened, issue 14)",
     },
     setup="Kaiming FC N in {100, 400, 1000}, one fixed Gaussian batch (D=784) in every network "
           "(B=64 below paper size); mean field = kernel iteration on that batch.",
@@ -861,17 +875,24 @@ def _s6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                                   lambda c, ref=ref: (1.0 - c.mean()) / ref - 1.0, rng,
                                   n_resamples=ctx.n_resamples)
             out.append(C.equivalence(
-                f"S6.1[N={width},l={l}]", "(1 - mean cosine) / mean field - 1", est, 0.0, 0.2,
-                "THEORY.md S6 (c1): 20%; Jensen (faster convergence at small N) is a few % "
-                "at N >= 400, l <= 50", res.num_sims))
+                f"S6.1[N={width},l={l}]", "(1 - mean cosine) / mean field - 1", est, 0.0,
+                S6_ANGLE_TOLERANCE[l],
+                "THEORY.md S6 (c1): 20%, kept at l=50; Jensen (faster convergence at small N) "
+                "is a few % at N >= 400, l <= 50, and the standard error grows from ~0.2% at "
+                "l=2 to ~3% at l=50 (quick), so the band is tightened at l <= 20 "
+                "(S6_ANGLE_TOLERANCE: ~5 quick standard errors + 2%)", res.num_sims,
+                perturbation=C.Perturbation.ratio("mean-field 1 - mean cosine")))
         for l in S6_FRACTION_DEPTHS:
             j = depth_index(res.depth, l)
             est = _frac_estimate(res["mu2_signal_pre"][:, j], res["nu2_signal_pre"][:, j],
                                  mf["fraction"][l - 1], rng, ctx.n_resamples)
             out.append(C.equivalence(
-                f"S6.2[N={width},l={l}]", "fraction / mean field - 1", est, 0.0, 0.1,
-                "THEORY.md S6 (c2): 10%; the radial excess c_B/N is ~1-5% at N >= 400, l <= 10",
-                res.num_sims))
+                f"S6.2[N={width},l={l}]", "fraction / mean field - 1", est, 0.0,
+                S6_FRACTION_TOLERANCE[l],
+                "THEORY.md S6 (c2): 10%, kept at l=10, where the radial excess c_B/N is ~3-4% "
+                "at N=400; it is below 0.5% at l <= 5 (standard error 0.2-0.6% at quick), so "
+                "the band is tightened there (S6_FRACTION_TOLERANCE)", res.num_sims,
+                perturbation=C.Perturbation.ratio("mean-field fraction")))
     deep = sorted({50, depth})
     for l in deep:
         ref = mf["fraction"][l - 1]
@@ -883,27 +904,29 @@ def _s6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             out.append(C.bound(
                 f"S6.3[N={width},l={l}]", "fraction - mean field (finite-width excess)", est,
                 0.0, "above", "THEORY.md S6 (c3): the radial floor keeps the fraction above the "
-                "decaying mean field", res.num_sims))
-        groups = []
-        for res in runs.values():
-            j = depth_index(res.depth, l)
-            groups.append((res["mu2_signal_pre"][:, j], res["nu2_signal_pre"][:, j]))
+                "decaying mean field", res.num_sims,
+                perturbation=C.Perturbation.shift(ref, "mean-field fraction")))
         widths = np.asarray(list(runs), dtype=float)
-
-        def spread(*g: tuple[np.ndarray, np.ndarray], ref: float = ref,
-                   widths: np.ndarray = widths) -> float:
-            exc = np.array([mu2.mean() / nu2.mean() - ref for mu2, nu2 in g])
-            if np.any(exc <= 0):
-                return math.inf
-            v = widths**p * exc
-            return float(np.log(v.max() / v.min()))
-
-        est = bootstrap_groups(groups, spread, rng, n_resamples=ctx.n_resamples)
-        out.append(C.bound(
-            f"S6.3[scaling,l={l}]", f"log(max/min over N of N^p x excess), p = {p:g}", est,
-            math.log(2.0), "below", "THEORY.md S6 (c3): constant within a factor 2 across "
-            f"N in {tuple(runs)} (a 10-fold range: a width-independent or 1/N^2 floor would "
-            "spread by 10)",
+        groups = [(res["norm_dispersion_signal_pre"][:, depth_index(res.depth, l)],)
+                  for res in runs.values()]
+        est = bootstrap_groups(
+            groups, lambda *g, widths=widths, rad=mf["radial"][l - 1]: radial_floor_exponent(
+                widths, [a.mean() for (a,) in g], rad), rng, n_resamples=ctx.n_resamples)
+        out.append(C.equivalence(
+            f"S6.3[exponent,l={l}]", "fitted exponent p of the radial floor c_B/N^p: -slope of "
+            "log(-log(1 - D_N) + log(1 - D_mf)) on log N, D = Var_a||z_a||/E_a||z_a||^2 (sim "
+            f"mean), N in {tuple(runs)}", est, p, S6_EXPONENT_TOLERANCE,
+            "THEORY.md S6 (c3) asks N x excess constant within a factor 2 over a 10x range of N, "
+            "i.e. any exponent in 0.7..1.3; the data pin it far better, so the exponent itself "
+            f"is tested (issue 14), within {S6_EXPONENT_TOLERANCE}: bootstrap standard error "
+            "~0.012 (quick) / ~0.009 (standard), plus the residual finite-N bias, negative "
+            "(O(1/N^2) saturation left at N=100) and measured at -0.01 to -0.035 over seeds "
+            "(quick and standard); 0.08 ~ 0.035 + 4 quick standard errors. The radial part "
+            "is the floor (THEORY.md S6 (a)(2)); the fraction's excess adds the angular part "
+            "of opposite sign (Jensen), "
+            "which bends its slope by -0.04..-0.1 at N=100. log(1 - D) linearises the "
+            "saturation of D = 1 - exp(-Var log||z||^2 / 4) of log-normal norms (D is 0.09 at "
+            "N=100), which otherwise biases the slope by about -0.02",
             min(r.num_sims for r in runs.values())))
     layers = np.arange(1, depth + 1)
     sizes = (f"Kaiming FC, one fixed Gaussian batch B={x.shape[0]} (D=784), depth {depth}; "
@@ -918,8 +941,7 @@ def _s6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                                                       res["nu2_signal_pre"]), f"N={width}")
     p.theory(layers, mf["fraction"], "mean field (kernel iteration)")
     tail = layers >= 10
-    p.theory(layers[tail], (1 - 1 / x.shape[0]) * asymptotic_constants()["nine_pi2_over_2"]
-             / layers[tail].astype(float) ** 2 + mf["radial"][tail],
+    p.theory(layers[tail], th.decay_law(x, layers[tail])["asymptotic"],
              "(1 - 1/B) 9 pi^2/(2 l^2) + input-norm floor")
     p = ctx.panel("S6: 1 - mean pairwise cosine by width vs mean field", "layer l",
                   "1 - mean cosine of z^l", logy=True,
@@ -943,9 +965,9 @@ S7_TREND_START = 20
     title="Batch norm removes the decay: pre-BN fraction 1 - 1/pi = 1/(delta_phi chi)^2",
     paper=LUTHER_SEUNG,
     theory={
-        "bn_output_fraction": lambda nu2_bn: np.ones_like(np.asarray(nu2_bn, dtype=float)),
+        "bn_output_fraction": ls.bn_output_fraction,
         "bn_output_mean": 0.0,
-        "gaussian_fraction": gaussian_bn_fraction,
+        "gaussian_fraction": ls.gaussian_bn_fraction,
         "bn_fraction": ls.bn_fraction,
         "late_trend": 1.0,
     },
@@ -962,6 +984,12 @@ S7_TREND_START = 20
         Mutation("nu1^2/2 -> nu1^2/4 (sign symmetrisation miscounted)",
                  {"bn_fraction": lambda nu1: 1.0 - np.asarray(nu1, dtype=float) ** 2 / 4}),
         Mutation("fraction decreases with depth (as without BN)", {"late_trend": -1.0}),
+        # L4's mean-field increment at the post-ReLU correlation c = f(0) = 1/pi instead of
+        # the BN output's c = 0: 1/(delta chi)^2 = 0.7426 instead of 1 - 1/pi = 0.6817
+        nearby("1 - 1/pi -> 1/(delta chi)^2 of L4's mean field at c = 1/pi (the post-ReLU "
+               "correlation taken for the BN output's)",
+               {"gaussian_fraction": lambda: float(labatie.vanilla_increment_mean_field(
+                   arccos.relu_correlation_map(0.0)) ** -2)}, fails_at="quick"),
     ],
     criteria={
         "S7.1": "BN output: fraction 1 and sample means 0 to float32 precision (every network, "
@@ -969,7 +997,8 @@ S7_TREND_START = 20
         "S7.2": "pre-BN fraction within 0.02 of 1 - 1/pi for 2 <= l <= 20; its slope over "
                 "[20, depth] non-negative (trend)",
         "S7.3": "pre-BN fraction at l = 1 - E_c nu1(|z_c|)^2/(2 nu2) of the BN output at l-1, "
-                "paired, averaged over depth windows: within 0.005",
+                "paired, averaged over depth windows: within 0.003 (THEORY.md: 0.005; tightened, "
+                "issue 14)",
     },
     setup="Kaiming FC Linear -> BN (batch statistics, eps=1e-3, no affine) -> ReLU, fresh "
           "Gaussian batches (D=784), float32.",
@@ -993,6 +1022,9 @@ def _s7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                        "BN output", mean_abs, th.bn_output_mean, EPS32,
                        "float32 storage: each stored (z - m)/s carries a relative rounding "
                        "error <= eps32/2, so the re-measured mean is below eps32", n))
+    out = [c.labelled("identity", "BN subtracts each unit's batch mean and divides by its "
+                      "batch std, so m_hat = 0 and the fraction is 1 by construction, for any "
+                      "weights or inputs") for c in out]
     frac = res["mu2_signal_pre"] / res["nu2_signal_pre"]
     g = th.gaussian_fraction()
     for l in S7_DEPTHS:
@@ -1021,9 +1053,14 @@ def _s7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         est = stats.mean_estimate(diff[:, sel].mean(axis=1), rng, n_resamples=ctx.n_resamples)
         out.append(C.equivalence(
             f"S7.3[l={lo}..{hi}]", "pre-BN fraction - (1 - E_c nu1^2/(2 nu2)) of the previous "
-            "BN output, paired, mean over the window", est, 0.0, 0.005,
-            "THEORY.md S7 (c3): 0.005. Sign-symmetrised dominating term; nu1 is normalised by "
-            "the BN output's nu2 = s^2/(s^2+eps) (unit-variance form of the identity)", n))
+            "BN output, paired, mean over the window", est, 0.0, 0.003,
+            "THEORY.md S7 (c3) states 0.005; tightened to 0.003 (issue 14): the paired "
+            "difference has a standard error of ~0.0005 (quick and standard) and no signed "
+            "bias (the sign-symmetrised dominating term drops only E_x z|z|/2 per unit, zero "
+            "on average); 0.003 ~ 6 standard errors. nu1 is normalised by the BN output's "
+            "nu2 = s^2/(s^2+eps) (unit-variance form of the identity)", n,
+            perturbation=C.Perturbation.shift(float(np.mean(pred[:, :-1][:, sel])),
+                                              "1 - E_c nu1^2/2")))
     sizes = (f"Kaiming FC Linear -> BN -> ReLU, N={size['s7_width']}, fresh Gaussian batches "
              f"B={size['s7_batch']} (D=784), float32, {n} networks")
     ctx.panel("S7: BN removes the decay: sample-variance fraction vs depth", "layer l",
@@ -1054,7 +1091,8 @@ def _s7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     "S8",
     title="Data-dependent init preserving sample statistics (training part: describe only)",
     paper=LUTHER_SEUNG,
-    theory={"init_prediction": ls.data_dependent_init_prediction},
+    theory={"init_prediction": ls.data_dependent_init_prediction,
+            "held_out_first_layer": ls.held_out_first_layer_defect},
     sizes={
         "quick": {"s8_width": 256, "s8_depth": 50, "s8_batch": 128, "s8_nets": 16},
         "standard": {"s8_width": 512, "s8_depth": 50, "s8_batch": 256, "s8_nets": 30},
@@ -1069,13 +1107,18 @@ def _s7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                  {"init_prediction": lambda b: {
                      **ls.data_dependent_init_prediction(b),
                      "held_out_bound": 1 / np.asarray(b, dtype=float)}}),
+        nearby("held-out layer-1 defect 1/B (calibration means taken as exact: one batch "
+               "mean's fluctuation, not the difference of two)",
+               {"held_out_first_layer": lambda b: 1.0 / np.asarray(b, dtype=float)},
+               fails_at="quick"),
     ],
     criteria={
         "S8.1": "calibration batch: m_i = 0, v_i = 1 and fraction = 1 to float64 precision at "
                 "every layer of every network",
         "S8.2": "held-out batch: 1 - fraction below 10/B for l <= 20 (sim means over layer "
                 "windows 1-10, 11-20); deeper layers contradict THEORY.md's bound (skipped, "
-                "documented)",
+                "documented); at l=1 it equals 2/(B+1) (difference of two batch means) within "
+                "12%",
         "S8.3": "training comparison (describe only)",
     },
     setup="Independent numpy routine (the simulator has no data-dependent init): Kaiming draws, "
@@ -1119,10 +1162,24 @@ def _s8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         C.exact("S8.1[fraction]", "max |fraction - predicted calibration fraction|", worst_f,
                 0.0, tol, reason, n),
     ]
+    out = [c.labelled("identity", "the calibration step divides by the measured v_i and "
+                      "subtracts the measured m_i on that very batch, so these hold by "
+                      "construction for any weights (they test the routine, not the paper)")
+           for c in out]
     held = np.asarray(held)
     bound = float(pred["held_out_bound"])
     rng_b = ctx.rng("S8")
     depth = size["s8_depth"]
+    first = float(th.held_out_first_layer(b))
+    est = stats.mean_estimate(held[:, 0], rng_b, n_resamples=ctx.n_resamples)
+    out.append(C.relative_equivalence(
+        "S8.2[l=1]", "held-out batch: 1 - fraction at l=1 (sim mean)", est, first, 0.12,
+        "THEORY.md S8 (a): held-out m_hat = O(1/sqrt(B)); at l=1 the constant is derived "
+        "(2/(B+1), the difference of the held-out and calibration means, "
+        "ls.held_out_first_layer_defect); an independent check with 200 networks (N=256, "
+        "B=128) gives 1.007 +- 0.007 times it. Per-network relative spread ~0.1 (||Delta||^2 "
+        "and the units' chi^2), so the standard error is ~2.4% at quick (16 networks) and "
+        "~1.4% at standard; 12% ~ 5 quick standard errors", n))
     for lo, hi in ((1, 10), (11, 20)):
         est = stats.mean_estimate(held[:, lo - 1:hi].mean(axis=1), rng_b,
                                   n_resamples=ctx.n_resamples)
@@ -1165,16 +1222,9 @@ def _s8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 # S9
 # --------------------------------------------------------------------------------------------
 S9_CLOSE_DEPTHS = (2, 5, 10, 20)
-
-
-def _chi_exponent_one(x0: np.ndarray, layers: np.ndarray | list[int]) -> np.ndarray:
-    return ls.mean_field_chi(x0, layers) ** 2
-
-
-def _chi_off_by_one(x0: np.ndarray, layers: np.ndarray | list[int]) -> np.ndarray:
-    lay = np.asarray(layers, dtype=np.int64)
-    fr = ls.kernel_fractions(x0, np.concatenate([[1], np.maximum(lay, 1)]))
-    return np.sqrt(fr[0] / fr[1:])
+#: S9.1 tolerance per depth: THEORY.md's 0.03 covers the finite-width gap at l=20 (-0.013 at
+#: N=4096); at l <= 10 the gap is <= 0.005 and the standard error 0.0006-0.002 (issue 14).
+S9_TOLERANCE = {2: 0.01, 5: 0.01, 10: 0.015, 20: 0.03}
 
 
 @claim(
@@ -1185,21 +1235,29 @@ def _chi_off_by_one(x0: np.ndarray, layers: np.ndarray | list[int]) -> np.ndarra
     sizes={
         # 40 close-run sims at quick: with 20, S9.1[l=20] (estimate -0.019 against the 0.03
         # margin, derived finite-width gap -0.013) was INCONCLUSIVE at 2 of 10 seeds.
+        # 60 at quick (issue 14 sweep): with 40, seed 4 gave -0.0214 +- 0.0038 (derived gap
+        # -0.013), INCONCLUSIVE by a hair; 60 sims bring the standard error to ~0.003.
         "quick": {"s9_width": 2048, "s9_batch": 64, "s9_depth": 60, "s9_sims": 20,
-                  "s9_close_width": 4096, "s9_close_sims": 40},
+                  "s9_close_width": 4096, "s9_close_sims": 60},
         "standard": {"s9_width": 2048, "s9_batch": 64, "s9_depth": 200, "s9_sims": 30,
-                     "s9_close_width": 4096, "s9_close_sims": 40},
+                     "s9_close_width": 4096, "s9_close_sims": 60},
         "paper": {"s9_width": 2048, "s9_batch": 64, "s9_depth": 200, "s9_sims": 100,
                   "s9_close_width": 4096, "s9_close_sims": 100},
     },
     mutations=[
-        Mutation("chi ~ fraction^-1 (exponent -1/2 -> -1)", {"mean_field_chi": _chi_exponent_one}),
+        Mutation("chi ~ fraction^-1 (exponent -1/2 -> -1)",
+                 {"mean_field_chi": lambda x0, layers: ls.mean_field_chi(x0, layers) ** 2}),
+        # chi^l from frac(K^l) = the correct chi one layer earlier (chi^0 = 1)
         Mutation("fraction of K^l instead of K^(l+1) (off by one)",
-                 {"mean_field_chi": _chi_off_by_one}),
+                 {"mean_field_chi": lambda x0, layers: ls.mean_field_chi(
+                     x0, np.maximum(np.asarray(layers) - 1, 0))}),
+        nearby("chi ~ fraction^-0.45 (exponent -1/2 -> -0.45)",
+               {"mean_field_chi": lambda x0, layers: ls.mean_field_chi(x0, layers) ** 0.9},
+               fails_at="quick"),
     ],
     criteria={
         "S9.1": "l <= 20: sim mean of log chi^l (loc3) within 0.03 of log of the mean-field chi "
-                "(at N=4096: see caveats)",
+                "(at N=4096: see caveats); 0.01, 0.01, 0.015 at l = 2, 5, 10 (issue 14)",
         "S9.2": "deeper (l >= 50): sim mean of log chi^l below mean field",
     },
     setup="Labatie's vanilla FC (LeCun stem, He dense, ReLU), N=2048, one fixed standardised "
@@ -1233,9 +1291,11 @@ def _s9(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                                   n_resamples=ctx.n_resamples)
         out.append(C.equivalence(
             f"S9.1[l={l}]", f"N={size['s9_close_width']}: sim mean of log chi^{l} - mean field "
-            f"({mf_close[j]:.3f})", est, 0.0, 0.03,
+            f"({mf_close[j]:.3f})", est, 0.0, S9_TOLERANCE[l],
             "THEORY.md S9 (c1): 0.03 for the finite-width gap; at N=4096 the derived gap "
-            "-(1/2) excess/fraction is about -0.013 at l=20", close.num_sims))
+            "-(1/2) excess/fraction is about -0.013 at l=20, -0.005 at l=10 and below 0.002 at "
+            "l <= 5, where the standard error is 0.0006-0.0013: tightened there (S9_TOLERANCE)",
+            close.num_sims, perturbation=C.Perturbation.log("mean-field chi")))
     for l in sorted({50, 100, int(res.depth[-1])}):
         if l > res.depth[-1]:
             continue
@@ -1244,7 +1304,8 @@ def _s9(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         out.append(C.bound(
             f"S9.2[l={l}]", f"sim mean of log chi^{l} - mean field ({mf[j]:.3f})", est, 0.0,
             "below", "THEORY.md S9 (c2) / L5 (c5): the radial O(1/N) floor of the fraction "
-            "saturates chi below the linear mean-field growth", n))
+            "saturates chi below the linear mean-field growth", n,
+            perturbation=C.Perturbation.log("mean-field chi")))
     sizes = (f"vanilla FC (LeCun stem, He-ReLU), one fixed standardised Gaussian batch "
              f"B={x.shape[0]} (D=3072); N={size['s9_width']}: {n} simulations, "
              f"N={size['s9_close_width']}: {close.num_sims} simulations (l <= "

@@ -254,3 +254,74 @@ def test_every_evaluator_runs(cid):
     values = out.values() if isinstance(out, dict) else [out]
     for v in values:
         assert np.all(np.isfinite(np.asarray(v, dtype=float))), cid
+
+
+# --- predictions used by the S checks (issue 14) ---
+def test_s1_s2_predictions():
+    rng = np.random.default_rng(3)
+    m2, v2 = rng.random((4, 5)), rng.random((4, 5))
+    np.testing.assert_array_equal(luther_seung.total_variance_from_parts(m2, v2, 7), m2 + v2)
+    assert luther_seung.total_variance_ratio(30, 128) == pytest.approx(1.0)
+    assert luther_seung.median_decay(25, 128) == pytest.approx(np.exp(-5 * 25 / 256))
+    assert luther_seung.var_log_rate(128) == pytest.approx(5 / 128)
+    # THEORY.md N16: exact Var log R = 0.040234 (N=128), 0.009837 (N=512)
+    assert luther_seung.var_log_rate_finite_width_bias(128) == pytest.approx(
+        0.040234 - 5 / 128, abs=1e-6)
+    assert luther_seung.var_log_rate_finite_width_bias(512) == pytest.approx(
+        0.009837 - 5 / 512, abs=1e-6)
+
+
+def test_s2_increment_variance_by_monte_carlo():
+    # one input through fresh He-ReLU layers: Var of log ||z^{l+1}||^2 - log ||z^l||^2
+    rng = np.random.default_rng(4)
+    n, sims = 64, 20000
+    z = rng.standard_normal((sims, n))
+    x = np.maximum(z, 0.0)
+    # ||z'||^2 = ||x||^2 (2/n) chi^2_n for fresh weights
+    z2_next = np.sum(x**2, axis=1) * 2.0 / n * rng.chisquare(n, sims)
+    inc = np.log(z2_next) - np.log(np.sum(z**2, axis=1))
+    exact = luther_seung.var_log_rate(n) + luther_seung.var_log_rate_finite_width_bias(n)
+    assert np.var(inc) == pytest.approx(exact, rel=0.03)
+
+
+def test_s4_s5_predictions():
+    c = luther_seung.asymptotic_constants()
+    assert c["slope"] == pytest.approx(0.150053, abs=1e-6)
+    assert c["log_coef"] == pytest.approx(0.225079, abs=1e-6)
+    assert c["nine_pi2_over_2"] == pytest.approx(44.41322, abs=1e-5)
+    assert luther_seung.decay_exponent() == -2.0
+    # the refined form's slope shift equals the iteration's own slope + 2 (independent: eps)
+    lay = np.unique(np.geomspace(1000, 10**4, 11).astype(int))
+    c0, _ = arccos.estimate_c0(0.0)
+    eps = arccos.iterate_correlation_eps(0.0, lay)
+    iterated = np.polyfit(np.log(lay), np.log(eps), 1)[0] + 2.0
+    assert luther_seung.refined_slope_correction(lay, c0) == pytest.approx(iterated, abs=2e-4)
+    assert 0.005 < iterated < 0.02
+    # power law l^-2: local rates -dlog/dl = 2/l, numerically
+    la, lb = 1000.0, 9091.0
+    rate = [(np.log(v**-2) - np.log((v + 1e-3) ** -2)) / 1e-3 for v in (la, lb)]
+    assert luther_seung.power_law_local_rate_ratio(la, lb) == pytest.approx(
+        rate[0] / rate[1], rel=1e-5)
+
+
+def test_s6_s7_predictions():
+    assert luther_seung.floor_exponent() == pytest.approx(1.0)
+    np.testing.assert_array_equal(luther_seung.bn_output_fraction(np.array([0.9, 1.0])),
+                                  [1.0, 1.0])
+    assert luther_seung.gaussian_bn_fraction() == pytest.approx(1 - 1 / np.pi)
+
+
+def test_s8_held_out_first_layer_by_monte_carlo():
+    rng = np.random.default_rng(5)
+    b, d, width, nets = 32, 200, 128, 300
+    vals = []
+    for _ in range(nets):
+        xc, xh = rng.standard_normal((b, d)), rng.standard_normal((b, d))
+        w = rng.standard_normal((d, width))
+        z = xc @ w
+        m, v = z.mean(axis=0), z.std(axis=0)
+        zh = (xh @ w - m) / v
+        vals.append(np.mean(zh.mean(axis=0) ** 2) / np.mean(zh**2))
+    # 1/B would be 2x off; the O(1/N, 1/D) corrections are ~1%
+    assert np.mean(vals) == pytest.approx(float(luther_seung.held_out_first_layer_defect(b)),
+                                          rel=0.03)
