@@ -1,7 +1,7 @@
 """Unit tests of the helpers of verify.claims_yang_schoenholz (fast: no network simulations).
 
-The finite-width allowances are checked against small Monte Carlo draws of one residual block,
-the combined criteria against their defining p-value rules.
+The combined criteria are checked against their defining p-value rules (the finite-width
+allowances now live in theory.yang_schoenholz and are tested in tests/theory/).
 """
 
 import math
@@ -11,6 +11,7 @@ import pytest
 
 from theory import meanfield_resnet as mf
 from theory import phase_classifier as pc
+from theory import yang_schoenholz as ys
 from theory.meanfield_resnet import ResNetParams
 from verify import claims_yang_schoenholz as cy
 from verify import registry
@@ -18,81 +19,6 @@ from verify.context import Context
 from verify.criteria import Verdict, finalize
 from verify.registry import Theory
 from verify.stats import Estimate
-
-
-def _relu_block_ratios(x: np.ndarray, M: int, draws: int, rng: np.random.Generator
-                       ) -> np.ndarray:
-    """|x_a + V relu(W x_a)|^2 / |x_a|^2 for every row x_a, shape (draws, B); σv² = σw² = 1."""
-    B, N = x.shape
-    out = np.empty((draws, B))
-    for k in range(draws):
-        W = rng.standard_normal((M, N)) / math.sqrt(N)
-        V = rng.standard_normal((N, M)) / math.sqrt(M)
-        y = x + np.maximum(x @ W.T, 0.0) @ V.T
-        out[k] = np.sum(y * y, axis=1) / np.sum(x * x, axis=1)
-    return out
-
-
-def test_log_ratio_bias_matches_monte_carlo_relu_block():
-    rng = np.random.default_rng(0)
-    N = M = 40
-    x = rng.standard_normal((1, N))
-    X = _relu_block_ratios(x, M, 4000, rng)[:, 0]
-    c = 0.5
-    assert X.mean() == pytest.approx(1 + c, abs=4 * X.std() / math.sqrt(X.size))
-    mc = np.mean(np.log(X)) - math.log(1 + c)
-    se = np.std(np.log(X)) / math.sqrt(X.size)
-    pred = -float(cy.log_ratio_bias_terms(c, 5.0, N, M))
-    assert pred == pytest.approx(-(4 * c / N + c**2 * 7 / N) / (2 * (1 + c) ** 2))
-    assert abs(mc - pred) < 5 * se + 0.15 * abs(pred)
-    # the forward and backward terms of a ReLU trajectory use r = c and K = 5
-    tr = mf.trajectory(ResNetParams(activation="relu"), 10)
-    for terms in (cy.forward_bias_terms(tr, N), cy.backward_bias_terms(tr, N)):
-        assert terms[0] == 0 and np.allclose(terms[1:], -pred, rtol=1e-12)
-    assert np.allclose(cy.log_p_jensen_bias(ResNetParams(activation="relu"), 10, N),
-                       pred * np.arange(11), rtol=1e-12)
-
-
-def test_gaussian_moments():
-    q = np.array([0.01, 0.5, 3.0, 80.0])
-    t = cy.gaussian_moments("tanh", q)
-    assert np.allclose(t["V"], mf.tanh_V(q), rtol=1e-5)
-    assert np.allclose(t["Vp"], mf.tanh_Vp(q), rtol=1e-5)
-    assert np.all(t["V4"] <= t["V"]) and np.all(t["Vp4"] <= t["Vp"])
-    assert t["V4"][0] == pytest.approx(3 * q[0] ** 2 - 20 * q[0] ** 3, rel=0.01)  # series
-    r = cy.gaussian_moments("relu", q)
-    assert np.allclose(r["V4"] / r["V"] ** 2 - 1, 5.0)
-    assert np.allclose(3 * r["Vp4"] / r["Vp"] ** 2 - 1, 5.0)
-    with pytest.raises(ValueError):
-        cy.gaussian_moments("gelu", q)
-
-
-def test_relu_norm_split_variance_one_block_monte_carlo():
-    rng = np.random.default_rng(1)
-    N = M = 40
-    e0 = 0.5
-    u = np.linalg.qr(rng.standard_normal((N, 2)))[0].T * math.sqrt(N)
-    x = np.stack([u[0], e0 * u[0] + math.sqrt(1 - e0**2) * u[1]])
-    X = _relu_block_ratios(x, M, 4000, rng)
-    mc = np.var(np.log(X[:, 0]) - np.log(X[:, 1]))
-    tr = mf.trajectory(ResNetParams(activation="relu"), 3, e0=e0)
-    pred = cy.relu_norm_split_variance(tr, N, M)
-    assert pred[0] == 0 and np.all(np.diff(pred) > 0)
-    assert mc == pytest.approx(pred[1], rel=0.15)
-    with pytest.raises(ValueError):
-        cy.relu_norm_split_variance(mf.trajectory(ResNetParams(), 3, e0=e0), N, M)
-
-
-def test_relu_metric_radial_bias_small_and_large_limits():
-    tr = mf.trajectory(ResNetParams(activation="relu"), 100, e0=0.5)
-    R = cy.relu_metric_radial_bias(tr, 1e6, 1e6)
-    d2 = cy.relu_norm_split_variance(tr, 1e6, 1e6)
-    a = tr.e * d2 / (8 * tr.one_minus_e)
-    assert R[0] == 0
-    assert np.allclose(R[1:], a[1:], rtol=1e-3)  # E log(1 + a g²) = a + O(a²)
-    R_small_N = cy.relu_metric_radial_bias(tr, 100, 100)
-    assert np.all(R_small_N[1:] < np.log1p(a[1:] * 1e4))  # Jensen: below log(1 + E a g²)
-    assert np.all(np.diff(R_small_N[10:]) > 0)
 
 
 def test_depthwise_estimates():
@@ -128,6 +54,59 @@ def test_all_within_is_an_intersection_union_test():
     assert [x.verdict for x in finalize([c, bad])] == [Verdict.INCONCLUSIVE, Verdict.FAIL]
     with pytest.raises(ValueError):
         cy.all_within("X.1", "d", good, [0.0], [0.1], ["a"], "r", 50)
+
+
+def test_all_within_perturbation_reproduces_the_perturbed_test():
+    ests = [_est(0.0, 0.01), _est(0.05, 0.01), _est(0.02, 0.02)]
+    preds, tols = np.array([0.0, 0.05, 0.0]), [0.03, 0.03, 0.05]
+    scale = np.array([1.0, 2.0, 1.0])
+
+    def shifted(d: float) -> np.ndarray:
+        return preds + d * scale
+
+    c = cy.all_within("X.1", "d", ests, preds, tols, ["a", "b", "c"], "r", 50,
+                      perturb=shifted, what="shift")
+    assert c.perturbation is not None and c.perturbation.mode == "custom"
+    for d in (0.0, 0.02, -0.05, 0.1, 0.2):
+        direct = cy.all_within("X.1", "d", ests, shifted(d), tols, ["a", "b", "c"], "r", 50)
+        got = c.perturbed(d).p_fail
+        if direct.p_fail < 0.5:  # exact where a FAIL can be decided
+            assert got == pytest.approx(direct.p_fail, rel=1e-6, abs=1e-12)
+        else:
+            assert got >= 0.5
+    assert cy.all_within("X.1", "d", ests, preds, tols, ["a", "b", "c"], "r", 50
+                         ).perturbation is None
+
+
+def test_nearby_wrong_theories():
+    # Y7: a spurious width dependence of p, zero at constant width
+    M = (500, 250, 100)
+    wrong = cy._log_p_width_power(ys.width_log_p, 0.1, ResNetParams(), 3, 500, M)
+    true = ys.width_log_p(ResNetParams(), 3, 500, M)
+    assert np.allclose(wrong - true, [0.0, *(0.1 * np.log(np.array(M) / 500))])
+    assert np.array_equal(cy._log_p_width_power(ys.width_log_p, 0.1, ResNetParams(), 3, 500,
+                                                (500,) * 3), true)
+    # Y6: the decorrelation twice the derived one (ReLU only)
+    p = ResNetParams(activation="relu")
+    tr = mf.trajectory(p, 10, 0.5)
+    w = cy._traj_decorrelation_scaled(mf.trajectory, 2.0, p, 10, 0.5)
+    assert np.allclose(w.one_minus_e[1:], 2 * tr.one_minus_e[1:]) and w.e[0] == 0.5
+    assert np.allclose(w.log_s[1:] - tr.log_s[1:], math.log(2))
+    # Y2: the asymptotic forms at finite depth (U = 0.5: 25% above the exact sum at L = 30)
+    assert float(cy._G_sum_asymptotic(0.5, 0.5, [30])[0]) == pytest.approx(math.sqrt(30))
+    assert float(cy._G_sum_asymptotic(0.5, 1.0, [30])[0]) == pytest.approx(0.5 * math.log(30))
+    assert np.allclose(cy._G_sum_asymptotic(0.5, 1.5, [5, 30]), ys.relu_G_sum(0.5, 1.5, [5, 30]))
+    # Y3: the b-bias source counted without the decay of σv²(l)
+    kw = {"beta_v": 1.0, "beta_w": 0.5, "sigma_b2": 1.0}
+    assert pc.classify("relu", **kw).p_class == "log"
+    assert cy._b_source_without_sigma_v(pc.classify, "relu", **kw).p_class != "log"
+    assert cy._b_source_without_sigma_v(pc.classify, "relu", beta_v=0.5) == pc.classify(
+        "relu", beta_v=0.5)
+    # Y5: the T-a condition without the forward growth of q differs on the grid
+    bv, bw = np.array([0.5, 0.0]), np.array([0.5, 1.5])
+    true5 = ys.theta1_conditions("tanh", bv, bw, 0.0, 1.0)
+    wrong5 = cy._theta1_tanh_no_forward_growth(ys.theta1_conditions, "tanh", bv, bw, 0.0, 1.0)
+    assert true5[0] and not wrong5[0] and true5[1] == wrong5[1]
 
 
 def test_inputs_are_shared_and_normalised():

@@ -754,3 +754,192 @@ def _y9() -> Derivation:
         describe_only=True,
         notes="Conceptual; no verdict.",
     )
+
+
+# --- predictions used by the Y checks (issue 14) ---
+# The finite-width allowances and small closed forms that the Y1–Y7 checks of
+# verify.claims_yang_schoenholz compare with (moved here from verify/, unchanged in value), so
+# that one source serves every prediction and a mutation of theory/ reaches every verdict.
+#
+# Finite-width bias of a log norm ratio (Y1 (c2), (c3), Y2 (c4), Y6 (c1), Y7 (c1), (c2)): for one
+# residual block the squared-norm ratio X = |x + y|^2/|x|^2 (forward; backward likewise with the
+# cotangent) is, with gradient independence, X = 1 + 2 Z sqrt(s/N) + s chi2_N/N with E s = r (the
+# mean-field increment) and Var s / r^2 = K/M (K = E phi^4/V^2 - 1 forward, 3 E phi'^4/V'^2 - 1
+# backward; ReLU 5 and 5). Hence Var X = 4r/N + r^2 (K/M + 2/N), and the delta method gives the
+# negative bias E log X - log(1 + r) = -Var X / (2 (1+r)^2) per layer.
+_GQ_G = np.linspace(-12.0, 12.0, 12001)
+_GQ_W = np.full(_GQ_G.size, _GQ_G[1] - _GQ_G[0]) * np.exp(-0.5 * _GQ_G**2) / math.sqrt(2 * math.pi)
+_GQ_W[0] *= 0.5
+_GQ_W[-1] *= 0.5
+_GH_X, _GH_W = np.polynomial.hermite.hermgauss(120)
+
+
+def meanfield_G(params: ResNetParams, depth: int) -> NDArray[np.float64]:
+    r"""Y1/Y2: mean-field :math:`G_l=\log(\chi^0/\chi^l)`, l = 0..L (the iterated backward
+    recursion of :func:`theory.meanfield_resnet.trajectory`)."""
+    from theory.meanfield_resnet import trajectory
+
+    return trajectory(params, depth).G
+
+
+def meanfield_log_p(params: ResNetParams, depth: int) -> NDArray[np.float64]:
+    r"""Y1: mean-field :math:`\log p^l`, l = 0..L (iterated forward recursion)."""
+    from theory.meanfield_resnet import trajectory
+
+    return trajectory(params, depth).log_p
+
+
+def tanh_p_asymptotic(activation: str, L: float, sigma_v2: float = 1.0, sigma_a2: float = 0.0,
+                      architecture: str = "full") -> float:
+    r"""Y1 (a): leading forward growth of tanh resnets,
+    :math:`p^L\simeq(\sigma_v^2+\sigma_a^2)L` (reduced: :math:`L`), since
+    :math:`\mathrm V(q)\to1` as :math:`q\to\infty`."""
+    if activation != "tanh":
+        raise ValueError("the linear law is the tanh one")
+    return float(L) if architecture == "reduced" else (sigma_v2 + sigma_a2) * float(L)
+
+
+def gaussian_moments(activation: str, q: ArrayLike) -> dict[str, NDArray[np.float64]]:
+    r"""``V = E phi^2``, ``Vp = E phi'^2``, ``V4 = E phi^4``, ``Vp4 = E phi'^4`` of
+    :math:`\phi(\sqrt q\,g)`, :math:`g\sim N(0,1)` (the K factors of the finite-width bias).
+
+    ReLU in closed form (``q/2``, ``1/2``, ``3q^2/2``, ``1/2``); tanh by the trapezoid rule in
+    ``g`` on [-12, 12] (step 0.002; accurate for q <= 1e4). ``q``: array (n,), q > 0.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    if activation == "relu":
+        return {"V": q / 2, "Vp": np.full(q.shape, 0.5), "V4": 1.5 * q**2,
+                "Vp4": np.full(q.shape, 0.5)}
+    if activation != "tanh":
+        raise ValueError(f"activation={activation!r}")
+    t = np.tanh(np.sqrt(q)[:, None] * _GQ_G[None, :])
+    t2 = t * t
+    sech2 = 1.0 - t2
+    return {"V": t2 @ _GQ_W, "Vp": (sech2**2) @ _GQ_W, "V4": (t2**2) @ _GQ_W,
+            "Vp4": (sech2**4) @ _GQ_W}
+
+
+def log_ratio_bias_terms(r: ArrayLike, K: ArrayLike, N: float, M: ArrayLike
+                         ) -> NDArray[np.float64]:
+    r"""Per-layer delta-method bias
+    :math:`\log(1+r)-E\log X=(4r/N+r^2(K/M+2/N))/(2(1+r)^2)` (see the section comment).
+
+    ``r``: mean-field increment of the block; ``K``: relative variance factor of the branch
+    energy; ``N``: stream width; ``M``: hidden width(s). Broadcasts; non-negative.
+    """
+    r = np.asarray(r, dtype=np.float64)
+    return (4 * r / N + r**2 * (np.asarray(K) / np.asarray(M, dtype=np.float64) + 2 / N)) / (
+        2 * (1 + r) ** 2)
+
+
+def backward_bias_terms(traj: Any, N: float, M: ArrayLike | None = None) -> NDArray[np.float64]:
+    r"""Per-layer bias terms of :math:`\log(\chi^{l-1}/\chi^l)`, shape (L+1,), entry 0 = 0.
+
+    ``traj``: a :class:`theory.meanfield_resnet.Trajectory` (no biases);
+    :math:`r_l=\sigma_v^2(l)\sigma_w^2(l)\mathrm V'(q^l)`, :math:`K_l=3E\phi'^4/\mathrm V'^2-1`.
+    """
+    Ma = np.full(traj.L, float(N)) if M is None else np.asarray(M, dtype=np.float64)
+    r = np.expm1(traj.inc[1:])
+    mom = gaussian_moments(traj.params.activation, np.exp(traj.log_q[1:]))
+    K = 3 * mom["Vp4"] / mom["Vp"] ** 2 - 1
+    return np.concatenate([[0.0], log_ratio_bias_terms(r, K, N, Ma)])
+
+
+def forward_bias_terms(traj: Any, N: float, M: ArrayLike | None = None) -> NDArray[np.float64]:
+    r"""Per-layer bias terms of :math:`\log(p^l/p^{l-1})`, shape (L+1,), entry 0 = 0.
+
+    :math:`r_l=p^l/p^{l-1}-1`, :math:`K_l=E\phi^4/\mathrm V^2-1`.
+    """
+    Ma = np.full(traj.L, float(N)) if M is None else np.asarray(M, dtype=np.float64)
+    r = np.expm1(np.diff(traj.log_p))
+    mom = gaussian_moments(traj.params.activation, np.exp(traj.log_q[1:]))
+    K = mom["V4"] / mom["V"] ** 2 - 1
+    return np.concatenate([[0.0], log_ratio_bias_terms(r, K, N, Ma)])
+
+
+def log_p_jensen_bias(params: ResNetParams, depth: int, N: float) -> NDArray[np.float64]:
+    r"""Y1 (c3): predicted :math:`E\log p^l-\log p^l_{MF}` for l = 0..L (negative; M = N, one
+    input, no biases): minus the cumulative :func:`forward_bias_terms`."""
+    from theory.meanfield_resnet import trajectory
+
+    return -np.cumsum(forward_bias_terms(trajectory(params, depth), N))
+
+
+def relu_norm_split_variance(traj: Any, N: float, M: float) -> NDArray[np.float64]:
+    r"""Y6: :math:`E\delta_l^2`, :math:`\delta=\log(|x_a^l|^2/|x_b^l|^2)`, for two equal-norm
+    inputs of a ReLU resnet (no biases), correlation ``e`` entering block k from ``traj.e``.
+
+    Per block :math:`\mathrm{Var}\,\delta=[8c(1-ef(e))/N+4c^2(1-f(e)^2)/N+2c^2(6-2J_2(\theta)/
+    \pi)/M]/(1+c)^2` (cross terms with correlation :math:`ef(e)`, V-energy terms
+    :math:`f(e)^2`, W-energy terms from :math:`E\phi(u)^2\phi(v)^2=J_2/(2\pi)`), summed over
+    blocks. Shape (L+1,), entry 0 = 0.
+    """
+    from theory.arccos import arccos_kernel
+    from theory.meanfield_resnet import relu_corr_map
+
+    if traj.params.activation != "relu":
+        raise ValueError("relu_norm_split_variance is the ReLU closed form")
+    e = np.clip(traj.e[:-1], -1.0, 1.0)
+    c = np.expm1(traj.inc[1:])
+    f = relu_corr_map(e)
+    theta = np.arccos(e)
+    v = (8 * c * (1 - e * f) / N + 4 * c**2 * (1 - f**2) / N
+         + 2 * c**2 * (6 - 2 * arccos_kernel(2, theta) / math.pi) / M) / (1 + c) ** 2
+    return np.concatenate([[0.0], np.cumsum(v)])
+
+
+def relu_metric_radial_bias(traj: Any, N: float, M: float) -> NDArray[np.float64]:
+    r"""Y6: finite-width excess of :math:`E\log s^l` from unequal norms (ReLU, two inputs).
+
+    :math:`|x_a-x_b|^2/(2N)=\sqrt{n_an_b}(\cosh(\delta/2)-\cos)\approx\sqrt{n_an_b}((1-\cos)+
+    \delta^2/8)`, so :math:`\log s` gains :math:`E\log(1+e\delta^2/(8(1-e)))` with
+    :math:`\delta\sim N(0,E\delta^2)` (:func:`relu_norm_split_variance`). Shape (L+1,), >= 0.
+    """
+    d2 = relu_norm_split_variance(traj, N, M)
+    a = np.clip(traj.e, 0.0, 1.0) * d2 / (8 * np.maximum(traj.one_minus_e, 1e-300))
+    g2 = 2 * _GH_X**2  # g = sqrt(2) x for the weight exp(-x^2)
+    return np.log1p(a[:, None] * g2[None, :]) @ _GH_W / math.sqrt(math.pi)
+
+
+def relu_branch_c(sigma_v2: float = 1.0, sigma_w2: float = 1.0) -> float:
+    r"""Y2: the ReLU increment constant :math:`c=\sigma_v^2\sigma_w^2\mathrm V'=
+    \sigma_v^2\sigma_w^2/2` (:func:`relu_vprime`), so :math:`G_L=\sum\log(1+c\,l^{-U})`."""
+    return float(sigma_v2) * float(sigma_w2) * float(relu_vprime())
+
+
+def increment_slope(U: float) -> float:
+    r"""Y2 (c3), U > 1: the log-log slope of the increments :math:`G_L-G_{L-1}=
+    \log(1+cL^{-U})=cL^{-U}(1+O(L^{-U}))` is :math:`-U`."""
+    return -float(U)
+
+
+def iterate_cells(cells: Iterable[ResNetParams], L: int = 10**6) -> list[IterationResult]:
+    """Y2–Y5: iterate every cell to ``L`` with the §3.7 checkpoints (8 per decade from 100)."""
+    from theory.meanfield_resnet import default_checkpoints, iterate_many
+
+    return iterate_many(list(cells), L, default_checkpoints(100, L, 8))
+
+
+def width_factor(N: ArrayLike, M: ArrayLike) -> NDArray[np.float64]:
+    r"""Y7 (c): the per-entry gradients of :math:`W^l, b^l` scale as :math:`N/M_l`: returns
+    :math:`\log(N/M_l)` (cf. :func:`theory.meanfield_resnet.parameter_gradients`)."""
+    return np.log(np.asarray(N, dtype=np.float64) / np.asarray(M, dtype=np.float64))
+
+
+def width_log_p(params: ResNetParams, depth: int, N: float, M: ArrayLike) -> NDArray[np.float64]:
+    r"""Y7 (a): :math:`\log p^l`, l = 0..L, of a resnet with hidden widths ``M``: independent of
+    the width profile (V is normalised by its fan-in :math:`M_l`)."""
+    from theory.meanfield_resnet import trajectory
+
+    del N, M
+    return trajectory(params, depth).log_p
+
+
+def width_log_chi(params: ResNetParams, depth: int, N: float, M: ArrayLike
+                  ) -> NDArray[np.float64]:
+    r"""Y7 (b): :math:`\log(\chi^l/\chi^L)`, l = 0..L, with hidden widths ``M``: independent of
+    the width profile."""
+    from theory.meanfield_resnet import trajectory
+
+    del N, M
+    return trajectory(params, depth).log_chi

@@ -16,17 +16,20 @@ Two kinds of evidence (THEORY.md §3.7):
   averages the per-input fluctuations of one network, so the same expectation is estimated
   with a smaller variance (the B=1 values below are upper bounds of the finite-width biases).
 
-Finite-width allowances are derived here (not tuned): for one residual block, the squared-norm
+Finite-width allowances are derived in `theory.yang_schoenholz` (not tuned; the checks read
+them through their theory entries): for one residual block, the squared-norm
 ratio ``X = |x + y|^2/|x|^2`` (forward; backward likewise with ``g``) is, with gradient
 independence, ``X = 1 + 2 Z sqrt(s/N) + s chi2_N/N`` with ``E s = r`` (the mean-field increment)
 and ``Var s / r^2 = K/M`` (``K = E phi^4/V^2 - 1`` forward, ``3 E phi'^4/V'^2 - 1`` backward;
 ReLU: 5 and 5). Hence ``Var X = 4r/N + r^2(K/M + 2/N)`` and the delta method gives the negative
-bias ``E log X - log(1 + r) = -Var X / (2 (1+r)^2)`` per layer: `log_ratio_bias_terms`.
+bias ``E log X - log(1 + r) = -Var X / (2 (1+r)^2)`` per layer:
+`theory.yang_schoenholz.log_ratio_bias_terms`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -42,11 +45,12 @@ from theory import phase_classifier as pc
 from theory import yang_schoenholz as ys
 from theory.derivation import YANG_SCHOENHOLZ
 from theory.meanfield_resnet import ResNetParams
+from theory.phase_classifier import PhasePrediction
 from verify import criteria as C
 from verify import stats
 from verify.claims_labatie import depth_index
 from verify.context import Context
-from verify.registry import Mutation, Theory, claim
+from verify.registry import Mutation, Theory, claim, nearby
 from verify.stats import Estimate
 
 # --------------------------------------------------------------------------------------------
@@ -151,122 +155,9 @@ def geometric_widths(N: int, m_min: int, depth: int) -> tuple[int, ...]:
 
 
 # --------------------------------------------------------------------------------------------
-# Finite-width allowances (derived; see the module docstring)
+# Finite-width allowances: derived in theory.yang_schoenholz (section "predictions used by the
+# Y checks"), read by the checks through their theory entries (``th.backward_bias`` ...).
 # --------------------------------------------------------------------------------------------
-_G = np.linspace(-12.0, 12.0, 12001)
-_GW = np.full(_G.size, _G[1] - _G[0]) * np.exp(-0.5 * _G**2) / math.sqrt(2 * math.pi)
-_GW[0] *= 0.5
-_GW[-1] *= 0.5
-
-
-def gaussian_moments(activation: str, q: np.ndarray) -> dict[str, np.ndarray]:
-    """``V = E phi^2``, ``Vp = E phi'^2``, ``V4 = E phi^4``, ``Vp4 = E phi'^4`` at ``sqrt(q) g``.
-
-    ReLU in closed form (``q/2``, ``1/2``, ``3q^2/2``, ``1/2``); tanh by the trapezoid rule in
-    ``g`` on [-12, 12] (step 0.002; accurate for q <= 1e4). ``q``: array (n,), q > 0.
-    """
-    q = np.asarray(q, dtype=np.float64)
-    if activation == "relu":
-        return {"V": q / 2, "Vp": np.full(q.shape, 0.5), "V4": 1.5 * q**2,
-                "Vp4": np.full(q.shape, 0.5)}
-    if activation != "tanh":
-        raise ValueError(f"activation={activation!r}")
-    t = np.tanh(np.sqrt(q)[:, None] * _G[None, :])
-    t2 = t * t
-    sech2 = 1.0 - t2
-    return {"V": t2 @ _GW, "Vp": (sech2**2) @ _GW, "V4": (t2**2) @ _GW,
-            "Vp4": (sech2**4) @ _GW}
-
-
-def log_ratio_bias_terms(r: np.ndarray, K: np.ndarray, N: float, M: np.ndarray | float
-                         ) -> np.ndarray:
-    """Per-layer delta-method bias ``log(1+r) - E log X = (4r/N + r^2(K/M + 2/N))/(2(1+r)^2)``.
-
-    ``X``: squared-norm ratio over one block with mean ``1 + r`` (module docstring); ``K``: the
-    relative variance factor of the branch energy; ``N``: stream width; ``M``: hidden width(s).
-    Broadcasts; returns non-negative values (the bias of ``E log X`` is minus these).
-    """
-    r = np.asarray(r, dtype=np.float64)
-    return (4 * r / N + r**2 * (np.asarray(K) / np.asarray(M, dtype=np.float64) + 2 / N)) / (
-        2 * (1 + r) ** 2)
-
-
-def _q_of(traj: mf.Trajectory) -> np.ndarray:
-    return np.exp(traj.log_q[1:])
-
-
-def backward_bias_terms(traj: mf.Trajectory, N: float, M: Sequence[float] | None = None
-                        ) -> np.ndarray:
-    """Per-layer bias terms of ``log(chi^{l-1}/chi^l)``, shape (L+1,), entry 0 = 0 (no biases).
-
-    ``r_l = sigma_v^2(l) sigma_w^2(l) V'(q^l)``, ``K_l = 3 E phi'^4 / V'^2 - 1``.
-    """
-    act = traj.params.activation
-    Ma = np.full(traj.L, float(N)) if M is None else np.asarray(M, dtype=np.float64)
-    r = np.expm1(traj.inc[1:])
-    mom = gaussian_moments(act, _q_of(traj))
-    K = 3 * mom["Vp4"] / mom["Vp"] ** 2 - 1
-    return np.concatenate([[0.0], log_ratio_bias_terms(r, K, N, Ma)])
-
-
-def forward_bias_terms(traj: mf.Trajectory, N: float, M: Sequence[float] | None = None
-                       ) -> np.ndarray:
-    """Per-layer bias terms of ``log(p^l/p^{l-1})``, shape (L+1,), entry 0 = 0 (no biases).
-
-    ``r_l = p^l/p^{l-1} - 1``, ``K_l = E phi^4 / V^2 - 1``.
-    """
-    act = traj.params.activation
-    Ma = np.full(traj.L, float(N)) if M is None else np.asarray(M, dtype=np.float64)
-    r = np.expm1(np.diff(traj.log_p))
-    mom = gaussian_moments(act, _q_of(traj))
-    K = mom["V4"] / mom["V"] ** 2 - 1
-    return np.concatenate([[0.0], log_ratio_bias_terms(r, K, N, Ma)])
-
-
-def log_p_jensen_bias(params: ResNetParams, depth: int, N: float) -> np.ndarray:
-    """Predicted ``E log p^l - log p^l_MF`` for l = 0..L (negative; M = N, one input, no bias)."""
-    traj = mf.trajectory(params, depth)
-    return -np.cumsum(forward_bias_terms(traj, N))
-
-
-def _J2(theta: np.ndarray) -> np.ndarray:
-    """Arc-cosine kernel ``J_2(theta)`` (THEORY.md §0)."""
-    return 3 * np.sin(theta) * np.cos(theta) + (np.pi - theta) * (1 + 2 * np.cos(theta) ** 2)
-
-
-def relu_norm_split_variance(traj: mf.Trajectory, N: float, M: float) -> np.ndarray:
-    r"""``E delta_l^2`` with ``delta = log(|x_a^l|^2/|x_b^l|^2)`` for two equal-norm inputs.
-
-    ReLU, no biases, correlation ``e`` entering block k (from ``traj.e``): per block
-    ``Var delta = [8c(1 - e f(e))/N + 4c^2(1 - f(e)^2)/N + 2c^2(6 - 2J_2(theta)/pi)/M]/(1+c)^2``
-    (cross terms with correlation ``e f(e)``, V-energy terms ``f(e)^2``, W-energy terms from
-    ``E phi(u)^2 phi(v)^2 = J_2/(2 pi)``), summed over blocks. Shape (L+1,), entry 0 = 0.
-    """
-    if traj.params.activation != "relu":
-        raise ValueError("relu_norm_split_variance is the ReLU closed form")
-    e = np.clip(traj.e[:-1], -1.0, 1.0)
-    c = np.expm1(traj.inc[1:])
-    f = mf.relu_corr_map(e)
-    theta = np.arccos(e)
-    v = (8 * c * (1 - e * f) / N + 4 * c**2 * (1 - f**2) / N
-         + 2 * c**2 * (6 - 2 * _J2(theta) / np.pi) / M) / (1 + c) ** 2
-    return np.concatenate([[0.0], np.cumsum(v)])
-
-
-_GH_X, _GH_W = np.polynomial.hermite.hermgauss(120)
-
-
-def relu_metric_radial_bias(traj: mf.Trajectory, N: float, M: float) -> np.ndarray:
-    r"""Finite-width excess of ``E log s^l`` from unequal norms (ReLU, two inputs).
-
-    ``|x_a - x_b|^2/(2N) = sqrt(n_a n_b)(cosh(delta/2) - cos) ~ sqrt(n_a n_b)((1-cos) +
-    delta^2/8)``, so ``log s`` gains ``E log(1 + e delta^2/(8(1-e)))`` with
-    ``delta ~ N(0, E delta^2)`` (`relu_norm_split_variance`). Shape (L+1,), >= 0.
-    """
-    d2 = relu_norm_split_variance(traj, N, M)
-    a = np.clip(traj.e, 0.0, 1.0) * d2 / (8 * np.maximum(traj.one_minus_e, 1e-300))
-    g2 = 2 * _GH_X**2  # g = sqrt(2) x for the weight exp(-x^2)
-    return np.log1p(a[:, None] * g2[None, :]) @ _GH_W / math.sqrt(math.pi)
 
 
 # --------------------------------------------------------------------------------------------
@@ -304,27 +195,53 @@ def depthwise_diff_estimates(a: np.ndarray, b: np.ndarray, rng: np.random.Genera
                                  min(a.shape[0], b.shape[0]), level)
 
 
+def _iut_pvalues(estimates: Sequence[Estimate], predictions: Sequence[float],
+                 tolerances: Sequence[float]) -> tuple[float, float, list[tuple[float, float]]]:
+    pv = [stats.equivalence_pvalues(e, float(p), float(t))
+          for e, p, t in zip(estimates, predictions, tolerances, strict=True)]
+    return max(p for p, _ in pv), min(1.0, len(pv) * min(f for _, f in pv)), pv
+
+
 def all_within(cid: str, description: str, estimates: Sequence[Estimate],
                predictions: Sequence[float], tolerances: Sequence[float], labels: Sequence[str],
-               reason: str, n_sims: int) -> C.Criterion:
+               reason: str, n_sims: int, *,
+               perturb: Callable[[float], Sequence[float]] | None = None, what: str = "",
+               ) -> C.Criterion:
     """One criterion "every ``|estimate_k - prediction_k| <= tolerance_k``".
 
     PASS needs every component's TOST to pass: the intersection-union test, ``p_pass = max_k
     p_pass_k`` (exact level, no correction needed). FAIL: ``p_fail = min(1, K min_k
     p_fail_k)`` (Bonferroni over the K components, then Holm across the run). The estimate
     shown is that of the least-decided component.
+
+    perturb: ``perturb(delta)`` returns the K predictions of the theory wrong by a relative
+    error ``delta`` (the predicted curve x (1 + delta), or the deviation from a limit, or a
+    zero difference shifted by ``delta`` x its scale; ``what`` says which). The criterion then
+    carries a custom `C.Perturbation`: the intersection-union test is re-run against the
+    perturbed predictions and summarised as the single estimate whose FAIL p-value, against
+    the shown prediction and tolerance, equals the perturbed test's ``p_fail`` (exact for the
+    FAIL decision that `verify.power` measures).
     """
     if not (len(estimates) == len(predictions) == len(tolerances) == len(labels)) or not labels:
         raise ValueError("all_within needs equally long, non-empty sequences")
-    pv = [stats.equivalence_pvalues(e, float(p), float(t))
-          for e, p, t in zip(estimates, predictions, tolerances, strict=True)]
-    p_pass = max(p for p, _ in pv)
-    p_fail = min(1.0, len(pv) * min(f for _, f in pv))
+    p_pass, p_fail, pv = _iut_pvalues(estimates, predictions, tolerances)
     k = int(np.argmin([f for _, f in pv])) if p_fail < 1e-3 else int(
         np.argmax([p for p, _ in pv]))
+    pert = None
+    if perturb is not None:
+        pk, tk, ek = float(predictions[k]), float(tolerances[k]), estimates[k]
+        se = ek.se if ek.se > 0 else 1.0
+
+        def fn(delta: float) -> Estimate:
+            _, pf, _ = _iut_pvalues(estimates, perturb(delta), tolerances)
+            z = float(-stats.special.ndtri(max(pf, 1e-300)))  # type: ignore[attr-defined]
+            v = pk + max(tk + z * se, 0.0)
+            return dataclasses.replace(ek, value=v, se=se, ci=(v - 2.576 * se, v + 2.576 * se))
+
+        pert = C.Perturbation.custom(fn, what)
     return C.Criterion(cid, f"{description} [worst: {labels[k]}]", "equivalence",
                        float(predictions[k]), estimates[k], float(tolerances[k]), reason,
-                       n_sims, p_pass, p_fail)
+                       n_sims, p_pass, p_fail, perturbation=pert)
 
 
 def _inconclusive(cid: str, description: str, value: float, reason: str) -> C.Criterion:
@@ -346,9 +263,10 @@ def predict(th: Theory, params: ResNetParams) -> pc.PhasePrediction:
                        **{n: float(getattr(params, n)) for n in PARAM_NAMES})
 
 
-def iterate_cells(cells: Sequence[ResNetParams], L: int = L_ITER) -> list[mf.IterationResult]:
-    """Iterate every cell to ``L`` with the §3.7 checkpoints (8 per decade from 100)."""
-    return mf.iterate_many(list(cells), L, mf.default_checkpoints(100, L, 8))
+def iterate_cells(th: Theory, cells: Sequence[ResNetParams], L: int = L_ITER) -> list[Any]:
+    """``th.iterate`` (`theory.yang_schoenholz.iterate_cells`): every cell to ``L`` with the
+    §3.7 checkpoints (8 per decade from 100)."""
+    return th.iterate(list(cells), L)
 
 
 RULE_REASON = ("THEORY.md §3.7 at L = 10^6: exponents within 0.02 (offset fit G = A L^s + B "
@@ -393,25 +311,27 @@ def cell_label(p: ResNetParams) -> str:
 # --------------------------------------------------------------------------------------------
 # Mutation helpers (wrong classifiers)
 # --------------------------------------------------------------------------------------------
-Classifier = Callable[..., pc.PhasePrediction]
+Classifier = Callable[..., PhasePrediction]
 
 
-def scaled_threshold_classifier(scale: float) -> Classifier:
-    """Classifier whose thresholds sit at ``1/scale`` (betas multiplied by ``scale``):
-    e.g. scale 1.25 moves U = 1 to U = 0.8."""
-    def wrong(activation: str, architecture: str = "full", **kw: float) -> pc.PhasePrediction:
+def scaled_threshold_classifier(scale: float, classify: Classifier = pc.classify
+                                ) -> Classifier:
+    """``classify`` with its thresholds at ``1/scale`` (betas multiplied by ``scale``):
+    e.g. scale 1.25 moves U = 1 to U = 0.8 (a wrong theory, for mutations)."""
+    def wrong(activation: str, architecture: str = "full", **kw: float) -> PhasePrediction:
         kw = dict(kw)
         kw["beta_v"] = kw.get("beta_v", 0.0) * scale
         kw["beta_w"] = kw.get("beta_w", 0.0) * scale
-        return pc.classify(activation, architecture, **kw)
+        return classify(activation, architecture, **kw)
     return wrong
 
 
-def edited_classifier(edit: Callable[[pc.PhasePrediction, str, str, dict], pc.PhasePrediction]
-                      ) -> Classifier:
-    """Classifier whose predictions are post-edited by ``edit(pred, activation, arch, params)``."""
-    def wrong(activation: str, architecture: str = "full", **kw: float) -> pc.PhasePrediction:
-        return edit(pc.classify(activation, architecture, **kw), activation, architecture, kw)
+def edited_classifier(edit: Callable[[PhasePrediction, str, str, dict], PhasePrediction],
+                      classify: Classifier = pc.classify) -> Classifier:
+    """``classify`` with its predictions post-edited by ``edit(pred, activation, arch,
+    params)`` (a wrong theory, for mutations)."""
+    def wrong(activation: str, architecture: str = "full", **kw: float) -> PhasePrediction:
+        return edit(classify(activation, architecture, **kw), activation, architecture, kw)
     return wrong
 
 
@@ -509,47 +429,34 @@ Y1_ITER_CELLS = (
 )
 
 
-def _traj_G(params: ResNetParams, depth: int) -> np.ndarray:
-    """Mean-field ``G_l`` for l = 0..L (the iterated backward recursion)."""
-    return mf.trajectory(params, depth).G
+# Wrong theories (mutations) are transformations of the true prediction, passed in as ``base``
+# by the decorator (functools.partial), so that no check or helper reads theory/ directly.
+def _G_tanh_scaled(base: Callable[..., Any], factor: float, activation: str, L: Any, *a: Any,
+                   **kw: Any) -> np.ndarray:
+    g = base(activation, L, *a, **kw)
+    return g * factor if activation == "tanh" else g
 
 
-def _traj_log_p(params: ResNetParams, depth: int) -> np.ndarray:
-    """Mean-field ``log p^l`` for l = 0..L."""
-    return mf.trajectory(params, depth).log_p
-
-
-def _p_asymptotic(activation: str, L: float, sigma_v2: float = 1.0, sigma_a2: float = 0.0,
-                  architecture: str = "full") -> float:
-    """Y1 (a) leading forward growth of tanh resnets: ``p^L ~ (sigma_v^2 + sigma_a^2) L``
-    (reduced: ``L``)."""
-    if activation != "tanh":
-        raise ValueError("the linear law is the tanh one")
-    return float(L) if architecture == "reduced" else (sigma_v2 + sigma_a2) * float(L)
-
-
-def _G_tanh_three_quarters(activation: str, L: Any, *a: Any, **kw: Any) -> np.ndarray:
-    g = ys.baseline_G(activation, L, *a, **kw)
-    return g * 0.75 if activation == "tanh" else g
-
-
-def _G_relu_linearised(activation: str, L: Any, sigma_v2: Any = 1.0, sigma_w2: Any = 1.0,
-                       sigma_a2: Any = 0.0, architecture: str = "full") -> np.ndarray:
+def _G_relu_linearised(base: Callable[..., Any], activation: str, L: Any, sigma_v2: Any = 1.0,
+                       sigma_w2: Any = 1.0, sigma_a2: Any = 0.0, architecture: str = "full"
+                       ) -> np.ndarray:
     if activation != "relu":
-        return ys.baseline_G(activation, L, sigma_v2, sigma_w2, sigma_a2, architecture)
+        return base(activation, L, sigma_v2, sigma_w2, sigma_a2, architecture)
     v = 1.0 if architecture == "reduced" else np.asarray(sigma_v2, float)
     return np.asarray(L, float) * v * np.asarray(sigma_w2, float) / 2
 
 
-def _G_with_V_for_Vprime(params: ResNetParams, depth: int) -> np.ndarray:
-    tr = mf.trajectory(params, depth)
+def _G_with_V_for_Vprime(trajectory: Callable[..., Any], params: ResNetParams, depth: int
+                         ) -> np.ndarray:
+    tr = trajectory(params, depth)
     sw = params.sigma_w2 * np.arange(1, depth + 1, dtype=float) ** (-params.beta_w)
     return np.concatenate([[0.0], np.cumsum(np.log1p(tr.sigma_v2_l[1:] * sw * tr.V[1:]))])
 
 
-def _log_p_relu_V_equals_q(params: ResNetParams, depth: int) -> np.ndarray:
+def _log_p_relu_V_equals_q(base: Callable[..., Any], params: ResNetParams, depth: int
+                           ) -> np.ndarray:
     if params.activation != "relu":
-        return _traj_log_p(params, depth)
+        return base(params, depth)
     l = np.arange(1, depth + 1, dtype=float)
     c = params.sigma_v2 * l ** (-params.beta_v) * params.sigma_w2 * l ** (-params.beta_w)
     return math.log(params.p0) + np.concatenate([[0.0], np.cumsum(np.log1p(c))])
@@ -561,10 +468,17 @@ Y1_SIZES = _sizes({
     "paper": {"bias_N": 50, "bias_L": 30, "bias_sims": 4000},
 })
 
-G_TOL_REASON = ("THEORY.md Y1 (c2)/§3.7: 3% of G_L, plus the derived O(L/N) allowance "
-                "sum_l (4r_l/N + r_l^2(K_l/M + 2/N))/(2(1+r_l)^2): the delta-method bias of the "
-                "log of each block's gradient-norm ratio (module docstring; an upper bound for "
-                "a batch of B inputs)")
+#: Model allowance on G_L and log p^l at finite width beyond the derived bias (issue 14: was
+#: THEORY.md's 3%, 20-30 standard errors wide): Y1.2 1% (se <= 0.16% of G_L at quick),
+#: Y1.3 and Y2.4 2% (se up to 0.35% of the log growth: log-normal ReLU p, 20 sims of Y2.4).
+G_REL_TOL = {"Y1.2": 0.01, "Y1.3": 0.02, "Y2.4": 0.02}
+
+G_TOL_REASON = ("the derived O(L/N) delta-method bias A = sum_l (4r_l/N + r_l^2(K_l/M + "
+                "2/N))/(2(1+r_l)^2) of the log of each block's gradient-norm ratio is negative "
+                "and, for a batch of B inputs, lies between -A (one input) and 0: the prediction "
+                "is shifted to G_L - A/2 and the band is ± A/2 plus a model allowance of "
+                "{rel:.0%} of G_L (THEORY.md: 3%; tightened to about 6 standard errors at quick, "
+                "issue 14)")
 
 
 @claim(
@@ -573,34 +487,46 @@ G_TOL_REASON = ("THEORY.md Y1 (c2)/§3.7: 3% of G_L, plus the derived O(L/N) all
     paper=YANG_SCHOENHOLZ,
     theory={
         "G_asymptotic": ys.baseline_G,
-        "p_asymptotic": _p_asymptotic,
-        "G_meanfield": _traj_G,
-        "log_p_meanfield": _traj_log_p,
-        "log_p_bias": log_p_jensen_bias,
+        "p_asymptotic": ys.tanh_p_asymptotic,
+        "G_meanfield": ys.meanfield_G,
+        "log_p_meanfield": ys.meanfield_log_p,
+        "log_p_bias": ys.log_p_jensen_bias,
+        "trajectory": mf.trajectory,
+        "backward_bias": ys.backward_bias_terms,
+        "forward_bias": ys.forward_bias_terms,
+        "iterate": ys.iterate_cells,
     },
     sizes=Y1_SIZES,
     mutations=[
         Mutation("tanh coefficient (4/3)√(2/π) -> √(2/π) (∫sech⁴ = 4/3 -> 1)",
-                 {"G_asymptotic": _G_tanh_three_quarters}),
-        Mutation("ReLU G_L = L log(1+c) -> L c", {"G_asymptotic": _G_relu_linearised}),
+                 {"G_asymptotic": functools.partial(_G_tanh_scaled, ys.baseline_G, 0.75)}),
+        Mutation("ReLU G_L = L log(1+c) -> L c",
+                 {"G_asymptotic": functools.partial(_G_relu_linearised, ys.baseline_G)}),
         Mutation("gradient factor 1 + σv²σw²V'(q) -> 1 + σv²σw²V(q)",
-                 {"G_meanfield": _G_with_V_for_Vprime}),
-        Mutation("ReLU forward V(q) = q/2 -> q", {"log_p_meanfield": _log_p_relu_V_equals_q}),
+                 {"G_meanfield": functools.partial(_G_with_V_for_Vprime, mf.trajectory)}),
+        Mutation("ReLU forward V(q) = q/2 -> q",
+                 {"log_p_meanfield": functools.partial(_log_p_relu_V_equals_q,
+                                                       ys.meanfield_log_p)}),
         Mutation("no finite-width bias of E log p (E log p = log p_MF)",
                  {"log_p_bias": lambda params, depth, N: np.zeros(depth + 1)}),
         Mutation("tanh p ~ (σv² + σa²) L -> σv² L",
                  {"p_asymptotic": lambda activation, L, sigma_v2=1.0, sigma_a2=0.0,
-                  architecture="full": _p_asymptotic(activation, L, sigma_v2, 0.0,
-                                                     architecture)}),
+                  architecture="full": ys.tanh_p_asymptotic(activation, L, sigma_v2, 0.0,
+                                                            architecture)}),
+        nearby("tanh constant of G_L/√L 10% low (∫sech⁴ = 4/3 -> 6/5)",
+               {"G_asymptotic": functools.partial(_G_tanh_scaled, ys.baseline_G, 0.9)},
+               fails_at="quick"),
     ],
     criteria={
         "Y1.1": "iteration to L = 10^6: tanh G_L/√L within 1% of (4/3)√(2/π)σv²σw/√(σv²+σa²) "
                 "(full, with a-bias, reduced), p^L/((σv²+σa²)L) within 1%; ReLU G_L = "
                 "L log(1+c) exactly (float rounding 1e-9)",
-        "Y1.2": "finite width (N = M = 500, B inputs): sim mean of log(χ^0/χ^L) within 3% of "
-                "the iterated G_L plus the derived O(L/N) allowance (tanh L = 100, ReLU L = 30)",
-        "Y1.3": "ReLU: sim mean of log p^l against log p^l_MF at l = L/2, L within 3% of the "
-                "log growth plus the derived negative O(l/N) bias; [bias]: at small width "
+        "Y1.2": "finite width (N = M = 500, B inputs): sim mean of log(χ^0/χ^L) within 1% of "
+                "the iterated G_L (THEORY.md: 3%) around G_L shifted by the derived negative "
+                "O(L/N) bias, -A/2 ± A/2 (tanh L = 100, ReLU L = 30)",
+        "Y1.3": "ReLU: sim mean of log p^l against log p^l_MF at l = L/2, L within 2% of the "
+                "log growth (THEORY.md: 3%) around log p_MF shifted by the derived negative "
+                "O(l/N) bias, -A/2 ± A/2; [bias]: at small width "
                 "(N = M = 50, L = 30, one input) E log p^L - log p_MF^L is negative, between 0 "
                 "and twice the derived delta-method bias (-0.5 against a per-network sd of 1)",
     },
@@ -615,7 +541,7 @@ G_TOL_REASON = ("THEORY.md Y1 (c2)/§3.7: 3% of G_L, plus the derived O(L/N) all
 def _y1(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out: list[C.Criterion] = []
     # (c1) iterations
-    results = iterate_cells([p for _, p in Y1_ITER_CELLS])
+    results = iterate_cells(th, [p for _, p in Y1_ITER_CELLS])
     for (label, p), r in zip(Y1_ITER_CELLS, results, strict=True):
         L = int(r.L[-1])
         kw = {"sigma_v2": p.sigma_v2, "sigma_w2": p.sigma_w2, "sigma_a2": p.sigma_a2,
@@ -639,7 +565,11 @@ def _y1(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                 f"Y1.1[G,{label}]", f"iterated G_L/L at L = {L:.0e} vs log(1+c)",
                 r.G[-1] / L, pred / L, 1e-9 * abs(pred) / L,
                 "THEORY.md Y1 (c1): exact (V' = 1/2); 1e-9 relative covers float rounding of "
-                "the compensated sum"))
+                "the compensated sum").labelled(
+                "identity", "for ReLU V'(q) = 1/2 at every q, so the iterated backward "
+                "recursion adds the same increment log(1 + σv²σw²/2) at every block and G_L = "
+                "L log(1+c) is that sum in closed form: it holds for any iterate of the "
+                "recursion (only float rounding is checked; a wrong closed form still FAILs it)"))
     # (c2) finite width
     rng = ctx.rng("Y1")
     N = size["N"]
@@ -648,28 +578,33 @@ def _y1(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         L = size[f"{act}_L"]
         params = ResNetParams(activation=act)
         G = np.asarray(th.G_meanfield(params, L))
-        traj = mf.trajectory(params, L)
-        allow = float(backward_bias_terms(traj, N).sum())
+        traj = th.trajectory(params, L)
+        allow = float(np.asarray(th.backward_bias(traj, N)).sum())
         est = stats.mean_estimate(log_grad_ratio(res), rng, n_resamples=ctx.n_resamples)
+        rel = G_REL_TOL["Y1.2"]
         out.append(C.equivalence(
             f"Y1.2[{act}]", f"sim mean of log(χ^0/χ^L), {act}, N = {N}, L = {L}", est,
-            float(G[L]), 0.03 * abs(float(G[L])) + allow,
-            f"{G_TOL_REASON}; allowance {allow:.3f}", res.num_sims))
+            float(G[L]) - allow / 2, rel * abs(float(G[L])) + allow / 2,
+            f"{G_TOL_REASON.format(rel=rel)}; A = {allow:.3f}", res.num_sims))
         ctx.panel(f"Y1: log(χ^l/χ^L), {act}, N = {N}", "block l", "log(χ^l/χ^L)") \
             .simulation(res.depth, res["log_grad_sq_x"] - res["log_grad_sq_x"][:, -1:]) \
             .theory(np.arange(L + 1), G[L] - G, "mean field")
         if act == "relu":
             logp_mf = np.asarray(th.log_p_meanfield(params, L))
-            fwd = np.cumsum(forward_bias_terms(traj, N))
+            fwd = np.cumsum(th.forward_bias(traj, N))
             logp = np.log(res["nu2_signal_x"])
             for l in (L // 2, L):
                 j = depth_index(res.depth, l)
                 est = stats.mean_estimate(logp[:, j], rng, n_resamples=ctx.n_resamples)
+                rel = G_REL_TOL["Y1.3"]
                 out.append(C.equivalence(
                     f"Y1.3[l={l}]", f"sim mean of log p^{l}, ReLU, N = {N}", est,
-                    float(logp_mf[l]), 0.03 * abs(float(logp_mf[l])) + float(fwd[l]),
-                    "THEORY.md Y1 (c3)/§3.7: 3% of the log growth (as for G) plus the derived "
-                    f"negative O(l/N) delta-method bias of E log p ({fwd[l]:.3f})",
+                    float(logp_mf[l]) - float(fwd[l]) / 2,
+                    rel * abs(float(logp_mf[l])) + float(fwd[l]) / 2,
+                    "THEORY.md Y1 (c3)/§3.7: the derived negative O(l/N) delta-method bias of "
+                    f"E log p (A = {fwd[l]:.3f} for one input, between -A and 0 for a batch) "
+                    f"shifts the prediction by -A/2, band ± A/2 plus {rel:.0%} of the log growth "
+                    "(THEORY.md: 3%; tightened to about 6 standard errors at quick, issue 14)",
                     res.num_sims))
             ctx.panel(f"Y1: log p^l, ReLU, N = {N}", "block l", "log p^l") \
                 .simulation(res.depth, logp, "E log p (simulation)") \
@@ -711,11 +646,25 @@ Y2_CELLS = (  # (criterion, params)
 Y2_FW = ((0.5, 0.0), (0.5, 0.5), (1.0, 0.5))
 
 
-def _relu_c_doubled(activation: str, architecture: str = "full", **kw: float
-                    ) -> pc.PhasePrediction:
+def _relu_c_doubled(classify: Classifier, activation: str, architecture: str = "full",
+                    **kw: float) -> PhasePrediction:
     if activation == "relu":
         kw = {**kw, "sigma_w2": 2.0 * kw.get("sigma_w2", 1.0)}
-    return pc.classify(activation, architecture, **kw)
+    return classify(activation, architecture, **kw)
+
+
+def _G_sum_asymptotic(c: float, U: float, L: Any) -> np.ndarray:
+    """Wrong finite-depth G_L: the asymptotic forms of Y2 used at every depth,
+    c L^(1-U)/(1-U) (U < 1) and c log L (U = 1); the exact sum for U > 1 (bounded)."""
+    La = np.asarray(L, dtype=float)
+    if U < 1.0:
+        return c * La ** (1.0 - U) / (1.0 - U)
+    if U == 1.0:
+        with np.errstate(divide="ignore"):
+            return np.where(La > 0, c * np.log(np.maximum(La, 1.0)), 0.0)
+    out = np.cumsum(np.concatenate([[0.0], np.log1p(c * np.arange(1, int(La.max()) + 1)
+                                                    ** (-float(U)))]))
+    return out[La.astype(np.int64)]
 
 
 def _half_U_exponent(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
@@ -732,8 +681,14 @@ def _half_U_exponent(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
     paper=YANG_SCHOENHOLZ,
     theory={
         "classify": pc.classify,
-        "increment_slope": lambda U: -float(U),
+        "increment_slope": ys.increment_slope,
         "relu_G_sum": ys.relu_G_sum,
+        "relu_c": ys.relu_branch_c,
+        "phase_consistency": ys.phase_consistency,
+        "local_slopes": mf.local_slopes,
+        "trajectory": mf.trajectory,
+        "backward_bias": ys.backward_bias_terms,
+        "iterate": ys.iterate_cells,
     },
     sizes=_sizes({
         "quick": {"y2_L": 30, "y2_sims": 20},
@@ -747,8 +702,11 @@ def _half_U_exponent(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
         Mutation("U > 1: increments l^-U -> l^(1-U) (G's exponent for the increment's)",
                  {"increment_slope": lambda U: 1.0 - float(U)}),
         Mutation("ReLU V' = 1/2 -> 1 (c = σv²σw²)",
-                 {"classify": _relu_c_doubled,
+                 {"classify": functools.partial(_relu_c_doubled, pc.classify),
                   "relu_G_sum": lambda c, U, L: ys.relu_G_sum(2 * c, U, L)}),
+        nearby("finite-depth G_L from the asymptotic forms: c L^(1-U)/(1-U) (U < 1), c log L "
+               "(U = 1) instead of Σ log(1 + c l^-U)", {"relu_G_sum": _G_sum_asymptotic},
+               fails_at="quick"),
         Mutation("G_L = Σ log(1 + c l^-U) -> Σ c l^-U",
                  {"relu_G_sum": lambda c, U, L: np.cumsum(np.concatenate(
                      [[0.0], c * np.arange(1, int(np.max(L)) + 1) ** (-float(U))]))[
@@ -760,7 +718,8 @@ def _half_U_exponent(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
         "Y2.2": "U = 1: dG/dlogL within 2% of c = σv²σw²/2 (biases do not enter)",
         "Y2.3": "U > 1: local slope of log(G_L - G_(L-1)) within 0.02 of -U",
         "Y2.4": "finite width (N = 500, B inputs), U = 0.5, 1, 1.5: sim mean of log(χ^0/χ^L) "
-                "within 3% of G_L = Σ log(1 + c l^-U) plus the derived O(L/N) allowance",
+                "within 2% (THEORY.md: 3%) of G_L = Σ log(1 + c l^-U), shifted by the derived "
+                "negative O(L/N) bias, -A/2 ± A/2",
     },
     setup="Iterations to 10^6 (default checkpoints, 8 per decade). Finite width as Y1 "
           "(ReLU full resnets, N = M = 500, no biases) with σv²(l) = l^-βv, σw²(l) = l^-βw.",
@@ -769,12 +728,12 @@ def _half_U_exponent(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
 def _y2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out: list[C.Criterion] = []
     points: list[RatePoint] = []
-    results = iterate_cells([p for _, p in Y2_CELLS])
+    results = iterate_cells(th, [p for _, p in Y2_CELLS])
     for (k, p), r in zip(Y2_CELLS, results, strict=True):
         label = cell_label(p)
         U = p.beta_v + p.beta_w
         if k == 3:
-            slope = float(mf.local_slopes(r).inc_slope[-1])
+            slope = float(th.local_slopes(r).inc_slope[-1])
             out.append(C.exact(
                 f"Y2.3[{label}]", "local slope of log(G_L - G_(L-1)) at L = 10^6", slope,
                 float(th.increment_slope(U)), 0.02,
@@ -782,7 +741,7 @@ def _y2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             points.append(("Y2.3: slope of log increments (U > 1) vs -U",
                            float(th.increment_slope(U)), slope, 0.02))
             continue
-        chk = ys.phase_consistency(r, predict(th, p))
+        chk = th.phase_consistency(r, predict(th, p))
         g = next(q for q in chk.checks if q.quantity == "G")
         out.append(quantity_criterion(f"Y2.{k}[{label}]", f"G, U = {U:g}", g))
         points.append(rate_points("Y2.1: exponent of G (U < 1)" if k == 1 else
@@ -804,15 +763,16 @@ def _y2(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         U = bv + bw
         res = backward_run(ctx, size, "relu", L, size["y2_sims"],
                            f"full_resnet relu L={L} βv={bv:g} βw={bw:g}", beta_v=bv, beta_w=bw)
-        c = 1.0 * 1.0 / 2  # σv²σw²/2 of the runs (σv² = σw² = 1)
+        c = th.relu_c(1.0, 1.0)  # σv²σw²V' of the runs (σv² = σw² = 1)
         G = float(np.asarray(th.relu_G_sum(c, U, [L]))[0])
-        traj = mf.trajectory(ResNetParams(activation="relu", beta_v=bv, beta_w=bw), L)
-        allow = float(backward_bias_terms(traj, N).sum())
+        traj = th.trajectory(ResNetParams(activation="relu", beta_v=bv, beta_w=bw), L)
+        allow = float(np.asarray(th.backward_bias(traj, N)).sum())
         est = stats.mean_estimate(log_grad_ratio(res), rng, n_resamples=ctx.n_resamples)
+        rel = G_REL_TOL["Y2.4"]
         out.append(C.equivalence(
             f"Y2.4[U={U:g}]", f"sim mean of log(χ^0/χ^L), ReLU βv={bv:g} βw={bw:g}, N = {N}, "
-            f"L = {L}", est, G, 0.03 * abs(G) + allow, f"{G_TOL_REASON}; allowance {allow:.3f}",
-            res.num_sims))
+            f"L = {L}", est, G - allow / 2, rel * abs(G) + allow / 2,
+            f"{G_TOL_REASON.format(rel=rel)}; A = {allow:.3f}", res.num_sims))
         depths = np.concatenate([[0], res.depth])
         fw.simulation(depths, grad_ratio_by_depth(res), f"U = {U:g} (simulation)")
         fw.theory(depths, np.asarray(th.relu_G_sum(c, U, depths)), f"U = {U:g} (mean field)")
@@ -835,6 +795,20 @@ Y3_CELLS = (
 )
 
 
+def _b_source_without_sigma_v(classify: Classifier, activation: str,
+                              architecture: str = "full", **kw: float) -> PhasePrediction:
+    """Wrong ReLU forward theory: the b-bias source σv²(l) σb²(l)/2 taken to decay as
+    l^-βb instead of l^-(βv + βb) (the decay of σv²(l) forgotten), as an a-bias would."""
+    sb2 = kw.get("sigma_b2", 0.0)
+    if activation != "relu" or sb2 <= 0.0:
+        return classify(activation, architecture, **kw)
+    src = 0.5 * kw.get("sigma_v2", 1.0) * sb2
+    sa2, ba, bb = kw.get("sigma_a2", 0.0), kw.get("beta_a", 0.0), kw.get("beta_b", 0.0)
+    kw = {**kw, "sigma_b2": 0.0, "sigma_a2": sa2 + src,
+          "beta_a": min(ba, bb) if sa2 > 0.0 else bb}
+    return classify(activation, architecture, **kw)
+
+
 def _sources_ignored(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
                      ) -> pc.PhasePrediction:
     U = _u_of(arch, kw)
@@ -848,10 +822,14 @@ def _sources_ignored(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
     "Y3",
     title="ReLU forward norm p^l under variance variation",
     paper=YANG_SCHOENHOLZ,
-    theory={"classify": pc.classify},
+    theory={"classify": pc.classify, "phase_consistency": ys.phase_consistency,
+            "iterate": ys.iterate_cells},
     sizes={"quick": {}, "standard": {}, "paper": {}},
     mutations=[
         Mutation("threshold U = 1 -> U = 0.8", {"classify": scaled_threshold_classifier(1.25)}),
+        nearby("b-bias source decays as l^-βb, not l^-(βv + βb) (σv²(l) forgotten)",
+               {"classify": functools.partial(_b_source_without_sigma_v, pc.classify)},
+               fails_at="quick"),
         Mutation("U = 1: p ~ l^max(c, 1-β*) -> l^c (sources ignored)",
                  {"classify": edited_classifier(_sources_ignored)}),
         Mutation("β* = min(βa, βv + βb) -> βa (the b-bias does not feed p)",
@@ -871,9 +849,9 @@ def _y3(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out = []
     points: list[RatePoint] = []
     bounded: list[tuple[str, str, float]] = []
-    for p, r in zip(Y3_CELLS, iterate_cells(Y3_CELLS), strict=True):
+    for p, r in zip(Y3_CELLS, iterate_cells(th, Y3_CELLS), strict=True):
         pred = predict(th, p)
-        chk = ys.phase_consistency(r, pred)
+        chk = th.phase_consistency(r, pred)
         q = next(q for q in chk.checks if q.quantity == "p")
         out.append(quantity_criterion(f"Y3.1[{cell_label(p)}]",
                                       f"p ({pred.p_class}, k = {pred.p_exponent:g})", q))
@@ -914,23 +892,24 @@ Y4_CELLS = (  # (criterion for G, label, params)
 )
 
 
-def _kappa_three_quarters(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
-                          ) -> pc.PhasePrediction:
+def _kappa_scaled(factor: float, pred: PhasePrediction, act: str, arch: str, kw: dict
+                  ) -> PhasePrediction:
     if act != "tanh" or not pred.regime.startswith(("T-a", "T-d", "tanh-reduced (βw<1)")):
         return pred
     if pred.g_class == "log":
-        return dataclasses.replace(pred, g_exponent=0.75 * pred.g_exponent,
-                                   g_coefficient=0.75 * pred.g_coefficient)
-    return dataclasses.replace(pred, g_coefficient=0.75 * pred.g_coefficient)
+        return dataclasses.replace(pred, g_exponent=factor * pred.g_exponent,
+                                   g_coefficient=factor * pred.g_coefficient)
+    return dataclasses.replace(pred, g_coefficient=factor * pred.g_coefficient)
 
 
-def _tb_without_one_minus_beta(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
-                               ) -> pc.PhasePrediction:
+def _tb_without_one_minus_beta(fixed_point: Callable[[float], float],
+                               vprime: Callable[[float], float], pred: PhasePrediction,
+                               act: str, arch: str, kw: dict) -> PhasePrediction:
     if act != "tanh" or pred.regime != "T-b (q*>0)":
         return pred
     c = kw.get("sigma_v2", 1.0) * kw.get("sigma_w2", 1.0)
-    qs = pc.tanh_fixed_point(c)
-    k = c * pc.tanh_Vp_quad(qs) if qs > 0 else c
+    qs = fixed_point(c)
+    k = c * vprime(qs) if qs > 0 else c
     return dataclasses.replace(pred, g_exponent=k, g_coefficient=k, q_limit=qs)
 
 
@@ -960,12 +939,18 @@ def _p_linear_in_T_a(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
     "Y4",
     title="tanh (full, reduced) gradient explosion and forward norm under VV: regimes T-a..T-e",
     paper=YANG_SCHOENHOLZ,
-    theory={"classify": pc.classify},
+    theory={"classify": pc.classify, "phase_consistency": ys.phase_consistency,
+            "iterate": ys.iterate_cells},
     sizes={"quick": {}, "standard": {}, "paper": {}},
     mutations=[
-        Mutation("κ: ∫sech⁴ = 4/3 -> 1", {"classify": edited_classifier(_kappa_three_quarters)}),
+        Mutation("κ: ∫sech⁴ = 4/3 -> 1",
+                 {"classify": edited_classifier(functools.partial(_kappa_scaled, 0.75))}),
+        nearby("κ 10% low (∫sech⁴ = 4/3 -> 6/5)",
+               {"classify": edited_classifier(functools.partial(_kappa_scaled, 0.9))},
+               fails_at="quick"),
         Mutation("T-b fixed point q = σv²σw²V(q)/(1-βv) -> σv²σw²V(q)",
-                 {"classify": edited_classifier(_tb_without_one_minus_beta)}),
+                 {"classify": edited_classifier(functools.partial(
+                     _tb_without_one_minus_beta, pc.tanh_fixed_point, pc.tanh_Vp_quad))}),
         Mutation("T-a exponent 1 - e -> 1 - U (ReLU's)",
                  {"classify": edited_classifier(_tanh_like_relu)}),
         Mutation("T-d (βv = 1, βw = 0) counted as Θ(1) (boundary on the bounded side)",
@@ -991,10 +976,10 @@ def _y4(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     points: list[RatePoint] = []
     bounded: list[tuple[str, str, float]] = []
     groups = {1: "Y4.1: exponent of G", 2: "Y4.2: dG/dlogL", 4: "Y4.4: dG/dlogL ratio (√log)"}
-    results = iterate_cells([p for _, _, p in Y4_CELLS])
+    results = iterate_cells(th, [p for _, _, p in Y4_CELLS])
     for (k, regime, p), r in zip(Y4_CELLS, results, strict=True):
         pred = predict(th, p)
-        chk = ys.phase_consistency(r, pred)
+        chk = th.phase_consistency(r, pred)
         label = f"{regime}: {cell_label(p)}"
         for q in chk.checks:
             if q.quantity == "G":
@@ -1021,24 +1006,45 @@ def _y4(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 # ============================================================================================
 # Y5
 # ============================================================================================
-def _theta1_relu_inclusive(activation: Any, beta_v: Any, beta_w: Any, beta_a: Any = np.inf,
-                           sigma_a2: Any = 0.0, sigma_v2: Any = 1.0) -> np.ndarray:
-    base = ys.theta1_conditions(activation, beta_v, beta_w, beta_a, sigma_a2, sigma_v2)
+def _theta1_relu_inclusive(conditions: Callable[..., Any], activation: Any, beta_v: Any,
+                           beta_w: Any, beta_a: Any = np.inf, sigma_a2: Any = 0.0,
+                           sigma_v2: Any = 1.0) -> np.ndarray:
+    base = conditions(activation, beta_v, beta_w, beta_a, sigma_a2, sigma_v2)
     relu = np.asarray(beta_v, float) + np.asarray(beta_w, float) >= 1.0
     return np.where(np.asarray(activation) == "relu", relu, base)
 
 
-def _theta1_tanh_inclusive(activation: Any, beta_v: Any, beta_w: Any, beta_a: Any = np.inf,
-                           sigma_a2: Any = 0.0, sigma_v2: Any = 1.0) -> np.ndarray:
-    base = ys.theta1_conditions(activation, beta_v, beta_w, beta_a, sigma_a2, sigma_v2)
+def _theta1_tanh_inclusive(conditions: Callable[..., Any], activation: Any, beta_v: Any,
+                           beta_w: Any, beta_a: Any = np.inf, sigma_a2: Any = 0.0,
+                           sigma_v2: Any = 1.0) -> np.ndarray:
+    base = conditions(activation, beta_v, beta_w, beta_a, sigma_a2, sigma_v2)
     return np.where(np.asarray(activation) == "tanh", base | (np.asarray(beta_v) >= 1.0), base)
+
+
+def _theta1_tanh_no_forward_growth(conditions: Callable[..., Any], activation: Any,
+                                   beta_v: Any, beta_w: Any, beta_a: Any = np.inf,
+                                   sigma_a2: Any = 0.0, sigma_v2: Any = 1.0) -> np.ndarray:
+    """Wrong tanh T-a condition: e = βv + βw/2 + (1 - m)/2 > 1 -> βv + βw/2 > 1: the
+    gradient increment σv²σw²V'(q) ~ l^-(βv+βw) (σw² q)^-1/2 taken with q = Θ(l^-βw), i.e.
+    the forward growth p ~ l^(1-m) (Y4 (a)) forgotten."""
+    base = conditions(activation, beta_v, beta_w, beta_a, sigma_a2, sigma_v2)
+    bv = np.asarray(beta_v, float)
+    bw = np.asarray(beta_w, float)
+    ba = np.where(np.asarray(sigma_a2, float) > 0, np.asarray(beta_a, float), np.inf)
+    m = np.minimum(bv, ba)
+    ta = (m < 1.0) & (bw < 1.0 - m)
+    wrong = np.where(ta, bv + bw / 2 > 1.0, base)
+    return np.where(np.asarray(activation) == "tanh", wrong, base)
 
 
 @claim(
     "Y5",
     title="VV can bring the explosion down to Θ(1): explicit conditions, phase diagram",
     paper=YANG_SCHOENHOLZ,
-    theory={"classify": pc.classify, "theta1_conditions": ys.theta1_conditions},
+    theory={"classify": pc.classify, "theta1_conditions": ys.theta1_conditions,
+            "phase_consistency": ys.phase_consistency, "local_slopes": mf.local_slopes,
+            "grid_params": ys.grid_params, "iterate": ys.iterate_cells,
+            "g_classes": pc.G_CLASSES},
     sizes={
         "quick": {"grid_step": 0.5, "grid_sigma2": (1.0,)},
         "standard": {"grid_step": 0.25, "grid_sigma2": (1.0,)},
@@ -1048,9 +1054,16 @@ def _theta1_tanh_inclusive(activation: Any, beta_v: Any, beta_w: Any, beta_a: An
         Mutation("classifier threshold U = 1 -> U = 0.8 (betas x 1.25)",
                  {"classify": scaled_threshold_classifier(1.25)}),
         Mutation("ReLU Θ(1) iff βv + βw > 1 -> >= 1 (U = 1 counted as Θ(1))",
-                 {"theta1_conditions": _theta1_relu_inclusive}),
+                 {"theta1_conditions": functools.partial(_theta1_relu_inclusive,
+                                                         ys.theta1_conditions)}),
         Mutation("tanh Θ(1) iff βv > 1 -> >= 1 (T-d counted as Θ(1))",
-                 {"theta1_conditions": _theta1_tanh_inclusive}),
+                 {"theta1_conditions": functools.partial(_theta1_tanh_inclusive,
+                                                         ys.theta1_conditions)}),
+        nearby("tanh T-a Θ(1) iff e = βv + βw/2 + (1-m)/2 > 1 -> βv + βw/2 > 1 (forward growth "
+               "of q forgotten)",
+               {"theta1_conditions": functools.partial(_theta1_tanh_no_forward_growth,
+                                                       ys.theta1_conditions)},
+               fails_at="quick"),
     ],
     criteria={
         "Y5.1": "on (βv, βw) ∈ [0, 2]² (step 0.5 quick, 0.25 standard; both activations; σa² "
@@ -1066,14 +1079,14 @@ def _y5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     out = []
     points: list[RatePoint] = []
     map_s2 = 1.0 if 1.0 in size["grid_sigma2"] else size["grid_sigma2"][0]
-    map_cells: dict[tuple[float, float], tuple[ys.CellCheck, bool, bool]] = {}
+    map_cells: dict[tuple[float, float], tuple[Any, bool, bool]] = {}
     for s2 in size["grid_sigma2"]:
-        cells = ys.grid_params(step=size["grid_step"], sigma2=s2)
-        results = iterate_cells(cells)
-        groups: dict[str, list[tuple[ResNetParams, ys.CellCheck]]] = {}
+        cells = th.grid_params(step=size["grid_step"], sigma2=s2)
+        results = iterate_cells(th, cells)
+        groups: dict[str, list[tuple[ResNetParams, Any]]] = {}
         mismatch = []
         for p, r in zip(cells, results, strict=True):
-            chk = ys.phase_consistency(r, predict(th, p))
+            chk = th.phase_consistency(r, predict(th, p))
             key = (f"{p.activation} {p.architecture}"
                    + (f", σa²={p.sigma_a2:g}" if p.architecture == "full" else "")
                    + f", σ²={s2:g}")
@@ -1082,7 +1095,7 @@ def _y5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                 if not is_one_sided(q):
                     points.append(rate_points(f"{p.activation}: {q.quantity} rates", q))
             if p.architecture == "full":
-                summable = bool(mf.local_slopes(r).inc_slope[-1] < -1.05)
+                summable = bool(th.local_slopes(r).inc_slope[-1] < -1.05)
                 cond = bool(np.asarray(th.theta1_conditions(
                     p.activation, p.beta_v, p.beta_w, p.beta_a, p.sigma_a2, p.sigma_v2)))
                 if cond != summable:
@@ -1118,12 +1131,12 @@ def _y5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                 f"[0, 2]² step {size['grid_step']:g}, σ² in {tuple(size['grid_sigma2'])}, "
                 "σa² in {0, 1}, full and reduced resnets; Θ(1) cells (one-sided slope tests) "
                 "are on the map panel. " + ITERATION_CAPTION)
-    _y5_map(ctx, map_cells, map_s2)
+    _y5_map(ctx, map_cells, map_s2, th.g_classes)
     return out
 
 
-def _y5_map(ctx: Context, cells: Mapping[tuple[float, float], tuple[ys.CellCheck, bool, bool]],
-            s2: float) -> None:
+def _y5_map(ctx: Context, cells: Mapping[tuple[float, float], tuple[Any, bool, bool]],
+            s2: float, g_classes: Sequence[str]) -> None:
     """Y5 map panel: the classifier's class of χ^0/χ^L per (βv, βw) cell of the tanh full
     resnet with a non-decaying a-bias, annotated with the iteration's verdict on the cell."""
     if not cells:
@@ -1133,7 +1146,7 @@ def _y5_map(ctx: Context, cells: Mapping[tuple[float, float], tuple[ys.CellCheck
     z = np.full((bw.size, bv.size), np.nan)
     notes = []
     for (v, w), (chk, cond, summable) in cells.items():
-        z[np.searchsorted(bw, w), np.searchsorted(bv, v)] = pc.G_CLASSES.index(
+        z[np.searchsorted(bw, w), np.searchsorted(bv, v)] = list(g_classes).index(
             chk.prediction.g_class)
         text = {"pass": "ok", "fail": "FAIL", "inconclusive": "?"}[chk.status]
         if cond != summable:
@@ -1149,33 +1162,53 @@ def _y5_map(ctx: Context, cells: Mapping[tuple[float, float], tuple[ys.CellCheck
                       "differ. With a non-decaying a-bias (m = βa = 0) the gradient explodes "
                       "(T-a) where e = βv + βw/2 + 1/2 < 1, polynomially on e = 1 and at "
                       "(βv, βw) = (0, 1) (T-b), and stays Θ(1) elsewhere."
-              ).map(bv, bw, z, categories=[G_CLASS_LABELS[c] for c in pc.G_CLASSES],
+              ).map(bv, bw, z, categories=[G_CLASS_LABELS[c] for c in g_classes],
                     zlabel="χ^0/χ^L (classifier)", annotations=notes)
 
 
 # ============================================================================================
 # Y6
 # ============================================================================================
+#: Y6.1 tolerances (issue 14): at most this fraction of the decorrelation 1 - e^l for e, and the
+#: relative tolerance of tanh s^l (reasons in the criteria).
+Y6_DECORRELATION_TOL = 0.10
+Y6_TANH_S_TOL = 0.02
+#: Relative uncertainty of the derived unequal-norm term R of ReLU log s (issue 14).
+Y6_RADIAL_REL = 0.2
+
 #: Finite-width two-input settings (activation, betas): baseline and one VV setting each.
 Y6_SETTINGS = (("relu", {}), ("relu", {"beta_v": 0.5, "beta_w": 0.5}), ("tanh", {}),
                ("tanh", {"beta_v": 0.5}))
 
 
-def _traj_vanilla_relu_map(params: ResNetParams, depth: int, e0: float | None = None
-                           ) -> mf.Trajectory:
-    tr = mf.trajectory(params, depth, e0)
+def _traj_vanilla_relu_map(trajectory: Callable[..., Any], corr_map: Callable[..., Any],
+                           params: ResNetParams, depth: int, e0: float | None = None) -> Any:
+    tr = trajectory(params, depth, e0)
     if params.activation != "relu" or e0 is None:
         return tr
     e = np.empty(depth + 1)
     e[0] = e0
     for l in range(1, depth + 1):
-        e[l] = float(mf.relu_corr_map(e[l - 1]))
+        e[l] = float(corr_map(e[l - 1]))
     return dataclasses.replace(tr, e=e, one_minus_e=1.0 - e)
 
 
-def _traj_linear_tanh_kernel(params: ResNetParams, depth: int, e0: float | None = None
-                             ) -> mf.Trajectory:
-    tr = mf.trajectory(params, depth, e0)
+def _traj_decorrelation_scaled(trajectory: Callable[..., Any], factor: float,
+                               params: ResNetParams, depth: int, e0: float | None = None
+                               ) -> Any:
+    """Wrong ReLU two-input theory: the decorrelation 1 - e^l (hence s^l = p^l(1 - e^l))
+    ``factor`` times the derived one at every l >= 1 (e.g. a wrong l^-2 coefficient of Y6)."""
+    tr = trajectory(params, depth, e0)
+    if params.activation != "relu" or e0 is None:
+        return tr
+    ome = tr.one_minus_e.copy()
+    ome[1:] *= factor
+    return dataclasses.replace(tr, e=1.0 - ome, one_minus_e=ome)
+
+
+def _traj_linear_tanh_kernel(trajectory: Callable[..., Any], params: ResNetParams, depth: int,
+                             e0: float | None = None) -> Any:
+    tr = trajectory(params, depth, e0)
     if params.activation != "tanh" or e0 is None:
         return tr
     p = np.exp(tr.log_p)
@@ -1187,9 +1220,9 @@ def _traj_linear_tanh_kernel(params: ResNetParams, depth: int, e0: float | None 
     return dataclasses.replace(tr, e=e, one_minus_e=1.0 - e)
 
 
-def _y6_coefficient_one_plus_c(c: Any, l: Any) -> np.ndarray:
+def _y6_coefficient_one_plus_c(base: Callable[..., Any], c: Any, l: Any) -> np.ndarray:
     c = np.asarray(c, dtype=float)
-    return np.asarray(ys.y6_one_minus_e(c, l)) / (1 + c)
+    return np.asarray(base(c, l)) / (1 + c)
 
 
 @claim(
@@ -1200,6 +1233,9 @@ def _y6_coefficient_one_plus_c(c: Any, l: Any) -> np.ndarray:
         "trajectory": mf.trajectory,
         "one_minus_e_asymptotic": ys.y6_one_minus_e,
         "coefficient_expr": ys.y6_coefficient,
+        "bias_trajectory": mf.trajectory,
+        "forward_bias": ys.forward_bias_terms,
+        "metric_radial_bias": ys.relu_metric_radial_bias,
     },
     sizes={
         "quick": {"y6_N": 1000, "y6_L": 100, "y6_B": 8, "y6_e0": 0.5, "y6_sims": 150},
@@ -1208,22 +1244,29 @@ def _y6_coefficient_one_plus_c(c: Any, l: Any) -> np.ndarray:
     },
     mutations=[
         Mutation("ReLU correlation map without the skip: e' = f(e)",
-                 {"trajectory": _traj_vanilla_relu_map}),
+                 {"trajectory": functools.partial(_traj_vanilla_relu_map, mf.trajectory,
+                                                  mf.relu_corr_map)}),
         Mutation("tanh kernel W(q, ρq) -> ρ V(q) (linearised)",
-                 {"trajectory": _traj_linear_tanh_kernel}),
+                 {"trajectory": functools.partial(_traj_linear_tanh_kernel, mf.trajectory)}),
         Mutation("coefficient 4(1+c)²/(c²a²) -> 4(1+c)/(c²a²)",
-                 {"one_minus_e_asymptotic": _y6_coefficient_one_plus_c}),
+                 {"one_minus_e_asymptotic": functools.partial(_y6_coefficient_one_plus_c,
+                                                              ys.y6_one_minus_e)}),
         Mutation("sympy coefficient without the (1+c)² factor",
                  {"coefficient_expr": lambda: ys.y6_coefficient() / (1 + ys.c_sym) ** 2}),
+        nearby("ReLU decorrelation 1 - e^l off by 2x (s^l with it)",
+               {"trajectory": functools.partial(_traj_decorrelation_scaled, mf.trajectory, 2.0)},
+               fails_at="quick"),
     ],
     criteria={
         "Y6.1": "two-input finite-width runs (N = 1000, L = 100, B equicorrelated inputs, e^0 "
-                "= 0.5), ReLU and tanh, baseline and VV: at every l the iterated e^l within 5% "
-                "of the sim mean cosine, the iterated s^l within 5% of the sim mean of "
-                "|x_a - x_b|²/(2N) (ReLU: E log s in log space, with the derived O(l/N) "
-                "finite-width allowance)",
+                "= 0.5), ReLU and tanh, baseline and VV: at every l the sim mean cosine within "
+                "5% of e^l and within 10% of the decorrelation 1 - e^l (the deviation from the "
+                "limit e = 1); ReLU: E log s within log(1.05) of the iterated log s^l shifted "
+                "by the derived signed O(l/N) biases (+ unequal norms, - Jensen: -A/2 ± A/2); "
+                "tanh: sim mean of |x_a - x_b|²/(2N) within 2% of s^l shifted by half the "
+                "positive unequal-norm excess (± half of it)",
         "Y6.2": "the sympy coefficient equals 4(1+c)²/(c²a²), a = 2√2/(3π); the iterated "
-                "l²(1 - e^l) (ReLU, c = 0.5, e^0 = 0) converges to it: within 5% at l = 10^5 "
+                "l²(1 - e^l) (ReLU, c = 0.5, e^0 = 0) converges to it: within 1% at l = 10^5 "
                 "and approaching monotonically (10^3, 10^4, 10^5)",
     },
     setup="Full resnets, σv² = σw² = 1, no biases, forward only (fast path), fixed batch of B "
@@ -1251,42 +1294,58 @@ def _y6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         labels = [f"l={l}" for l in depth]
         n = res.num_sims
         e_pred = tr.e[depth]
+        ome_pred = tr.one_minus_e[depth]
         out.append(all_within(
             f"Y6.1[{label},e]", f"sim mean cosine vs iterated e^l, l = 1..{L}",
             depthwise_mean_estimates(cos, rng, n_resamples=ctx.n_resamples), e_pred,
-            0.05 * np.abs(e_pred), labels,
-            "THEORY.md Y6 (c1): 5% at every l (the cosine is insensitive to the norms' O(l/N) "
-            "drift); intersection-union over depths", n))
+            np.minimum(0.05 * np.abs(e_pred), Y6_DECORRELATION_TOL * ome_pred), labels,
+            "THEORY.md Y6 (c1): 5% of e^l, and at most 10% of the decorrelation 1 - e^l (the "
+            "deviation from the limit e = 1, ~ 400/l² for ReLU; issue 14: 5% of e exceeded 1 - e "
+            "from l ≈ 62, so a 2x error in 1 - e passed). 10%: the sim mean of 1 - cos has a "
+            "relative standard error of 2.2% at l = 100 at quick (1.5% at standard); the cosine "
+            "has no derived finite-width bias (it is insensitive to the norms' O(l/N) drift), "
+            "measured |1 - cos| / (1 - e) - 1 <= 1.6%; intersection-union over depths", n,
+            perturb=lambda d, o=ome_pred: 1.0 - o * (1.0 + d), what="decorrelation 1 - e^l"))
         # allowances come from the derivation, whatever th.trajectory says
-        traj_true = tr if th.trajectory is mf.trajectory else mf.trajectory(params, L, e0)
-        A = np.cumsum(forward_bias_terms(traj_true, N))
+        traj_true = th.bias_trajectory(params, L, e0)
+        A = np.cumsum(th.forward_bias(traj_true, N))
         if act == "relu":
-            R = relu_metric_radial_bias(traj_true, N, N)
-            logs_pred = tr.log_s[depth]
-            tol = math.log(1.05) + A[depth] + R[depth]
+            R = np.asarray(th.metric_radial_bias(traj_true, N, N))
+            # signed biases shift the prediction: + R (unequal norms), - A (Jensen, between
+            # -A for one input and 0 for a batch: -A/2 ± A/2)
+            shift = R[depth] - A[depth] / 2
+            logs_pred = tr.log_s[depth] + shift
+            tol = math.log(1.05) + A[depth] / 2 + Y6_RADIAL_REL * R[depth]
+            logs_mf = tr.log_s[depth]
             out.append(all_within(
-                f"Y6.1[{label},log s]", f"sim mean of log s^l vs iterated log s^l, "
-                f"l = 1..{L}", depthwise_mean_estimates(np.log(s_sim), rng,
-                                                        n_resamples=ctx.n_resamples),
+                f"Y6.1[{label},log s]", f"sim mean of log s^l vs iterated log s^l + derived "
+                f"finite-width shift, l = 1..{L}",
+                depthwise_mean_estimates(np.log(s_sim), rng, n_resamples=ctx.n_resamples),
                 logs_pred, tol, labels,
-                "THEORY.md Y6 (c1): log(1.05) plus the derived O(l/N) allowance: the negative "
-                f"delta-method bias of E log p (<= {A[L]:.3f}) and the positive unequal-norm "
-                f"term E log(1 + e δ²/(8(1-e))) with the derived E δ² ({R[L]:.3f} at l = {L})",
-                n))
+                "THEORY.md Y6 (c1): log(1.05) around the iterated log s^l shifted by the derived "
+                "signed O(l/N) biases (issue 14: they were added to a symmetric band): + the "
+                f"unequal-norm term E log(1 + e δ²/(8(1-e))) with the derived E δ² ({R[L]:.3f} "
+                "at l = L), known to 20% (its per-block E δ² is checked to 15% against Monte "
+                "Carlo), hence ± 0.2 R, and - the delta-method bias of E log p, A for one input "
+                f"and less for a batch, so -A/2 ± A/2 (A = {A[L]:.3f} at l = L)", n,
+                perturb=lambda d, m=logs_mf, h=shift: m + math.log1p(d) + h, what="s^l"))
             ctx.panel(f"Y6: log s^l, {label}, N = {N}", "block l", "log s^l") \
                 .simulation(depth, np.log(s_sim), "E log s (simulation)") \
                 .theory(np.arange(L + 1), tr.log_s, "mean field")
         else:
-            s_pred = np.exp(tr.log_s[depth])
-            rad = A / np.maximum(traj_true.one_minus_e, 1e-12)
+            s_mf = np.exp(tr.log_s[depth])
+            rad = (A / np.maximum(traj_true.one_minus_e, 1e-12))[depth]
             out.append(all_within(
                 f"Y6.1[{label},s]", f"sim mean of s^l vs iterated s^l, l = 1..{L}",
-                depthwise_mean_estimates(s_sim, rng, n_resamples=ctx.n_resamples), s_pred,
-                (0.05 + rad[depth]) * s_pred, labels,
-                "THEORY.md Y6 (c1): 5% at every l, plus a bound on the relative unequal-norm "
-                "excess e δ²/(8(1-e)) <= Σ_k (bias term)_k/(1-e) (E δ² <= 4 Var log p <= 8 Σ "
-                f"bias terms; {rad[L]:.4f} at l = {L}: small since 1 - e stays large for "
-                "tanh); intersection-union over depths", n))
+                depthwise_mean_estimates(s_sim, rng, n_resamples=ctx.n_resamples),
+                s_mf * (1 + rad / 2), (Y6_TANH_S_TOL + rad / 2) * s_mf, labels,
+                f"{Y6_TANH_S_TOL:.0%} of s^l (THEORY.md: 5%; issue 14: E s is a mean of second "
+                "moments, no Jensen bias; measured |E s/s - 1| <= 0.5% with standard errors <= "
+                "0.3% at quick), around s^l shifted by half the positive unequal-norm excess "
+                "e δ²/(8(1-e)), which lies between 0 and Σ_k (bias term)_k/(1-e) (E δ² <= 4 Var "
+                f"log p <= 8 Σ bias terms; {rad[-1]:.4f} at l = {L}): ± half of it; "
+                "intersection-union over depths", n,
+                perturb=lambda d, m=s_mf, r=rad: m * (1 + d) * (1 + r / 2), what="s^l"))
             ctx.panel(f"Y6: s^l, {label}, N = {N}", "block l", "s^l") \
                 .simulation(depth, s_sim).theory(np.arange(L + 1), np.exp(tr.log_s))
         ctx.panel(f"Y6: e^l, {label}, N = {N}", "block l", "e^l") \
@@ -1294,18 +1353,22 @@ def _y6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     # (c2) the l^-2 coefficient
     a = 2 * sp.sqrt(2) / (3 * sp.pi)
     expr = th.coefficient_expr()
-    ok = sp.simplify(expr - 4 * (1 + ys.c_sym) ** 2 / (ys.c_sym**2 * a**2)) == 0
+    # the symbol c of the theory's expression (any positive symbol named c)
+    c = next(iter(expr.free_symbols), sp.Symbol("c", positive=True))
+    ok = sp.simplify(expr - 4 * (1 + c) ** 2 / (c**2 * a**2)) == 0
     out.append(C.holds("Y6.2[sympy]", "sympy l^-2 coefficient == 4(1+c)²/(c²a²)", bool(ok),
                        "THEORY.md Y6 (a): symbolic identity"))
-    tr = mf.trajectory(ResNetParams(activation="relu"), 10**5, e0=0.0)
+    tr = th.trajectory(ResNetParams(activation="relu"), 10**5, e0=0.0)
     devs = []
     for l in (10**3, 10**4, 10**5):
         pred = float(np.asarray(th.one_minus_e_asymptotic(0.5, l)))
         devs.append(tr.one_minus_e[l] / pred - 1.0)
     out.append(C.exact(
         "Y6.2[limit]", "iterated l²(1 - e^l) / coefficient - 1 at l = 10^5 (ReLU, c = 0.5)",
-        devs[-1], 0.0, 0.05,
-        "THEORY.md Y6: 5%; the next-order term is O(log l / l) relative (≈1e-3 here)"))
+        devs[-1], 0.0, 0.01,
+        "1% (THEORY.md: 5%; issue 14): the next-order term is O(log l / l) relative (≈1e-3 "
+        "here), so 1% is 10 times the known correction", perturbation=C.Perturbation.ratio(
+            "l^-2 coefficient of 1 - e^l")))
     out.append(C.holds(
         "Y6.2[monotone]", "relative deviation at l = 10^3, 10^4, 10^5 = "
         + ", ".join(f"{d:.2e}" for d in devs) + " decreasing in size",
@@ -1317,8 +1380,15 @@ def _y6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 # ============================================================================================
 # Y7
 # ============================================================================================
-def _log_p_fanin_N(params: ResNetParams, depth: int, N: float, M: Sequence[float]
-                   ) -> np.ndarray:
+#: Y7.1/Y7.2 model allowance beyond the derived bias difference, a fraction of the log growth at
+#: l (issue 14: was 3%): the ReLU log p is log-normal across networks (se 0.37% of log p^L at
+#: quick); tanh p and both χ are 5-15 standard errors inside these.
+Y7_REL_TOL = {("Y7.1", "tanh"): 0.01, ("Y7.1", "relu"): 0.02, ("Y7.2", "tanh"): 0.02,
+              ("Y7.2", "relu"): 0.02}
+
+
+def _log_p_fanin_N(tanh_V: Callable[..., Any], params: ResNetParams, depth: int, N: float,
+                   M: Sequence[float]) -> np.ndarray:
     """Wrong forward theory: V normalised by N instead of M_l (σv²(l) -> σv²(l) M_l/N)."""
     Ma = np.asarray(M, dtype=float)
     p = params.p0
@@ -1327,16 +1397,24 @@ def _log_p_fanin_N(params: ResNetParams, depth: int, N: float, M: Sequence[float
         fw = params.sigma_w2 * l ** (-params.beta_w)
         fv = params.sigma_v2 * l ** (-params.beta_v) * Ma[l - 1] / N
         q = fw * p
-        v = q / 2 if params.activation == "relu" else float(mf.tanh_V(q))
+        v = q / 2 if params.activation == "relu" else float(tanh_V(q))
         p = p + fv * v
         out.append(math.log(p))
     return np.asarray(out)
 
 
-def _log_chi_width(params: ResNetParams, depth: int, N: float, M: Sequence[float]
-                   ) -> np.ndarray:
+def _log_p_width_power(base: Callable[..., Any], power: float, params: ResNetParams,
+                       depth: int, N: float, M: Sequence[float]) -> np.ndarray:
+    """Wrong forward theory: a spurious width dependence p^l ∝ (M_l/N)^power."""
+    lp = np.asarray(base(params, depth, N, M), dtype=float).copy()
+    lp[1:] += power * np.log(np.asarray(M, dtype=float) / N)
+    return lp
+
+
+def _log_chi_width(trajectory: Callable[..., Any], params: ResNetParams, depth: int, N: float,
+                   M: Sequence[float]) -> np.ndarray:
     """Wrong backward theory: the chi recursion picks up N/M_l."""
-    tr = mf.trajectory(params, depth)
+    tr = trajectory(params, depth)
     inc = np.log1p(np.expm1(tr.inc[1:]) * N / np.asarray(M, dtype=float))
     G = np.concatenate([[0.0], np.cumsum(inc)])
     return G[-1] - G
@@ -1347,9 +1425,13 @@ def _log_chi_width(params: ResNetParams, depth: int, N: float, M: Sequence[float
     title="Width variation: forward dynamics unchanged, per-entry W, b gradients scale as N/M_l",
     paper=YANG_SCHOENHOLZ,
     theory={
-        "width_factor": lambda N, M: np.log(np.asarray(N, float) / np.asarray(M, float)),
-        "log_p": lambda params, depth, N, M: mf.trajectory(params, depth).log_p,
-        "log_chi": lambda params, depth, N, M: mf.trajectory(params, depth).log_chi,
+        "width_factor": ys.width_factor,
+        "log_p": ys.width_log_p,
+        "log_chi": ys.width_log_chi,
+        "trajectory": mf.trajectory,
+        "forward_bias": ys.forward_bias_terms,
+        "backward_bias": ys.backward_bias_terms,
+        "parameter_gradients": mf.parameter_gradients,
     },
     sizes=_sizes({
         # ReLU per-entry gradients are heavy-tailed: with 30 pairs, Y7.3[relu] was
@@ -1367,14 +1449,20 @@ def _log_chi_width(params: ResNetParams, depth: int, N: float, M: Sequence[float
         Mutation("per-entry gradients independent of M_l",
                  {"width_factor": lambda N, M: np.zeros(np.shape(M))}),
         Mutation("V normalised by N, not M_l (p depends on the width profile)",
-                 {"log_p": _log_p_fanin_N}),
-        Mutation("χ recursion picks up N/M_l", {"log_chi": _log_chi_width}),
+                 {"log_p": functools.partial(_log_p_fanin_N, mf.tanh_V)}),
+        Mutation("χ recursion picks up N/M_l",
+                 {"log_chi": functools.partial(_log_chi_width, mf.trajectory)}),
+        nearby("width-dependent p: p^l ∝ (M_l/N)^0.1 (a 10% width dependence)",
+               {"log_p": functools.partial(_log_p_width_power, ys.width_log_p, 0.1)},
+               fails_at="quick"),
     ],
     criteria={
         "Y7.1": "log p^l (l = L/4, L/2, 3L/4, L) equal across schedules: difference of sim "
-                "means within 3% of the log growth plus the derived difference of the "
-                "finite-width biases",
-        "Y7.2": "log(χ^l/χ^L) (l = 0, L/4, L/2, 3L/4) equal across schedules, same rule",
+                "means within 1% (tanh) / 2% (ReLU) of log p^l (THEORY.md/§3.7: 3%) around "
+                "the predicted zero shifted by half the derived difference of the finite-width "
+                "biases (± half of it)",
+        "Y7.2": "log(χ^l/χ^L) (l = 0, L/4, L/2, 3L/4) equal across schedules, same rule with "
+                "2% of log(χ^l/χ^L)",
         "Y7.3": "at every layer l, difference between schedules of the sim mean log per-entry "
                 "gradient of b^l (relative to χ^L) and of W^l (relative to χ^L and the "
                 "network's p^(l-1)) equals log(N/M_l) within ±0.1",
@@ -1402,7 +1490,7 @@ def _y7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         dec = backward_run(ctx, size, act, L, size["y7_dec_sims"],
                            f"full_resnet {act} L={L} decaying width", hidden_widths=M)
         params = ResNetParams(activation=act)
-        traj = mf.trajectory(params, L)
+        traj = th.trajectory(params, L)
         n = min(const.num_sims, dec.num_sims)
 
         def per_net(res: SimulationResults) -> dict[str, np.ndarray]:
@@ -1419,31 +1507,46 @@ def _y7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         ls = sorted({L // 4, L // 2, (3 * L) // 4, L})
         lp_dec = np.asarray(th.log_p(params, L, N, M))
         lp_const = np.asarray(th.log_p(params, L, N, Mc))
-        fb = np.cumsum(forward_bias_terms(traj, N, M)) - np.cumsum(forward_bias_terms(traj, N))
+        fb = np.cumsum(th.forward_bias(traj, N, M)) - np.cumsum(th.forward_bias(traj, N))
         cols = [depth_index(dec.depth, l) for l in ls]
         est = depthwise_diff_estimates(a["logp"][:, cols], b["logp"][:, cols], rng,
                                        n_resamples=ctx.n_resamples)
+        rel = Y7_REL_TOL[("Y7.1", act)]
+        scale = np.array([abs(lp_const[l]) for l in ls])
+        centre = np.array([lp_dec[l] - lp_const[l] - fb[l] / 2 for l in ls])
         out.append(all_within(
             f"Y7.1[{act}]", f"E log p^l (decaying) - E log p^l (constant), {act}", est,
-            [lp_dec[l] - lp_const[l] for l in ls],
-            [0.03 * abs(lp_const[l]) + abs(fb[l]) for l in ls], [f"l={l}" for l in ls],
-            "§3.7: 3% of the log growth, plus the derived difference of the two schedules' "
-            "delta-method biases (Σ r²K(1/M_l - 1/N)/(2(1+r)²), the Σ 1/M_l correction)", n))
+            centre, [rel * abs(lp_const[l]) + abs(fb[l]) / 2 for l in ls],
+            [f"l={l}" for l in ls],
+            "the derived difference of the two schedules' negative delta-method biases of "
+            "E log p (Σ r²K(1/M_l - 1/N)/(2(1+r)²), the Σ 1/M_l correction; full for one input, "
+            "less for a batch) shifts the predicted zero by half of it, band ± half of it plus "
+            f"{rel:.0%} of log p^l (§3.7: 3%; issue 14: tightened to about 5 standard errors at "
+            "quick, ReLU limited by the log-normal spread of p)", n,
+            perturb=lambda d, c=centre, sc=scale: c + d * sc,
+            what="a zero difference shifted by delta x log p^l"))
         # (c2) backward
         ls2 = sorted({0, L // 4, L // 2, (3 * L) // 4})
         lc_dec = np.asarray(th.log_chi(params, L, N, M))
         lc_const = np.asarray(th.log_chi(params, L, N, Mc))
-        bt_dec, bt_const = backward_bias_terms(traj, N, M), backward_bias_terms(traj, N)
-        bb = [abs(float(bt_dec[l + 1:].sum() - bt_const[l + 1:].sum())) for l in ls2]
+        bt_dec, bt_const = th.backward_bias(traj, N, M), th.backward_bias(traj, N)
+        # E log(χ^l/χ^L) = mean field - Σ_(k>l) bias_k: signed difference dec - const
+        bb = [float(bt_dec[l + 1:].sum() - bt_const[l + 1:].sum()) for l in ls2]
         est = depthwise_diff_estimates(a["chi"][:, ls2], b["chi"][:, ls2], rng,
                                        n_resamples=ctx.n_resamples)
+        rel = Y7_REL_TOL[("Y7.2", act)]
+        scale = np.array([abs(lc_const[l]) for l in ls2])
+        centre = np.array([lc_dec[l] - lc_const[l] - bb[k] / 2 for k, l in enumerate(ls2)])
         out.append(all_within(
             f"Y7.2[{act}]", f"E log(χ^l/χ^L) (decaying) - (constant), {act}", est,
-            [lc_dec[l] - lc_const[l] for l in ls2],
-            [0.03 * abs(lc_const[l]) + bb[k] for k, l in enumerate(ls2)],
+            centre, [rel * abs(lc_const[l]) + abs(bb[k]) / 2 for k, l in enumerate(ls2)],
             [f"l={l}" for l in ls2],
-            "§3.7: 3% of log(χ^l/χ^L), plus the derived difference of the delta-method biases "
-            "(Σ 1/M_l correction)", n))
+            "the derived difference of the delta-method biases (Σ 1/M_l correction, full for "
+            "one input, less for a batch) shifts the predicted zero by half of it, band ± half "
+            f"of it plus {rel:.0%} of log(χ^l/χ^L) (§3.7: 3%; issue 14: tightened to about 5 "
+            "standard errors at quick)", n,
+            perturb=lambda d, c=centre, sc=scale: c + d * sc,
+            what="a zero difference shifted by delta x log(χ^l/χ^L)"))
         # (c3) per-entry gradients
         wf = np.asarray(th.width_factor(N, np.asarray(M))) - np.asarray(
             th.width_factor(N, np.asarray(Mc)))
@@ -1454,8 +1557,9 @@ def _y7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                 f"Y7.3[{act},{name}]", f"log per-entry gradient of {name}, decaying - constant "
                 f"schedule, vs log(N/M_l), l = 1..{L}", est, wf, np.full(L, 0.1),
                 [f"l={l} (M={m})" for l, m in zip(range(1, L + 1), M, strict=True)],
-                "THEORY.md Y7 (c3): ±0.1 at every layer (intersection-union over layers)", n))
-        pg_dec = mf.parameter_gradients(traj, N, M)
+                "THEORY.md Y7 (c3): ±0.1 at every layer (intersection-union over layers)", n,
+                perturb=lambda d, w=wf: w * (1 + d), what="width factor log(N/M_l)"))
+        pg_dec = th.parameter_gradients(traj, N, M)
         ctx.panel(f"Y7: per-entry b-gradient, {act}, decaying M_l", "block l",
                   "log(χ_b^l/χ^L)") \
             .simulation(dec.depth, a["b"], "decaying (simulation)") \

@@ -497,3 +497,127 @@ def test_y5_phase_grid_other_sigmas(sigma2):
         assert all(("not reached" in q.how or "logarithmic correction" in q.how)
                    for q in c.checks if q.status == "inconclusive")
     assert len(inconclusive) <= (8 if sigma2 == 0.5 else 0), _summary(checks)
+
+
+# --- predictions used by the Y checks (issue 14) ---
+# The finite-width allowances are checked against small Monte Carlo draws of one residual block.
+def _relu_block_ratios(x: np.ndarray, M: int, draws: int, rng: np.random.Generator
+                       ) -> np.ndarray:
+    """|x_a + V relu(W x_a)|^2 / |x_a|^2 for every row x_a, shape (draws, B); σv² = σw² = 1."""
+    B, N = x.shape
+    out = np.empty((draws, B))
+    for k in range(draws):
+        W = rng.standard_normal((M, N)) / math.sqrt(N)
+        V = rng.standard_normal((N, M)) / math.sqrt(M)
+        y = x + np.maximum(x @ W.T, 0.0) @ V.T
+        out[k] = np.sum(y * y, axis=1) / np.sum(x * x, axis=1)
+    return out
+
+
+def test_log_ratio_bias_matches_monte_carlo_relu_block():
+    rng = np.random.default_rng(0)
+    N = M = 40
+    x = rng.standard_normal((1, N))
+    X = _relu_block_ratios(x, M, 4000, rng)[:, 0]
+    c = 0.5
+    assert X.mean() == pytest.approx(1 + c, abs=4 * X.std() / math.sqrt(X.size))
+    mc = np.mean(np.log(X)) - math.log(1 + c)
+    se = np.std(np.log(X)) / math.sqrt(X.size)
+    pred = -float(ys.log_ratio_bias_terms(c, 5.0, N, M))
+    assert pred == pytest.approx(-(4 * c / N + c**2 * 7 / N) / (2 * (1 + c) ** 2))
+    assert abs(mc - pred) < 5 * se + 0.15 * abs(pred)
+    # the forward and backward terms of a ReLU trajectory use r = c and K = 5
+    tr = mf.trajectory(ResNetParams(activation="relu"), 10)
+    for terms in (ys.forward_bias_terms(tr, N), ys.backward_bias_terms(tr, N)):
+        assert terms[0] == 0 and np.allclose(terms[1:], -pred, rtol=1e-12)
+    assert np.allclose(ys.log_p_jensen_bias(ResNetParams(activation="relu"), 10, N),
+                       pred * np.arange(11), rtol=1e-12)
+
+
+def test_gaussian_moments():
+    q = np.array([0.01, 0.5, 3.0, 80.0])
+    t = ys.gaussian_moments("tanh", q)
+    assert np.allclose(t["V"], mf.tanh_V(q), rtol=1e-5)
+    assert np.allclose(t["Vp"], mf.tanh_Vp(q), rtol=1e-5)
+    assert np.all(t["V4"] <= t["V"]) and np.all(t["Vp4"] <= t["Vp"])
+    assert t["V4"][0] == pytest.approx(3 * q[0] ** 2 - 20 * q[0] ** 3, rel=0.01)  # series
+    r = ys.gaussian_moments("relu", q)
+    assert np.allclose(r["V4"] / r["V"] ** 2 - 1, 5.0)
+    assert np.allclose(3 * r["Vp4"] / r["Vp"] ** 2 - 1, 5.0)
+    with pytest.raises(ValueError):
+        ys.gaussian_moments("gelu", q)
+
+
+def test_relu_norm_split_variance_one_block_monte_carlo():
+    rng = np.random.default_rng(1)
+    N = M = 40
+    e0 = 0.5
+    u = np.linalg.qr(rng.standard_normal((N, 2)))[0].T * math.sqrt(N)
+    x = np.stack([u[0], e0 * u[0] + math.sqrt(1 - e0**2) * u[1]])
+    X = _relu_block_ratios(x, M, 4000, rng)
+    mc = np.var(np.log(X[:, 0]) - np.log(X[:, 1]))
+    tr = mf.trajectory(ResNetParams(activation="relu"), 3, e0=e0)
+    pred = ys.relu_norm_split_variance(tr, N, M)
+    assert pred[0] == 0 and np.all(np.diff(pred) > 0)
+    assert mc == pytest.approx(pred[1], rel=0.15)
+    with pytest.raises(ValueError):
+        ys.relu_norm_split_variance(mf.trajectory(ResNetParams(), 3, e0=e0), N, M)
+
+
+def test_relu_metric_radial_bias_small_and_large_limits():
+    tr = mf.trajectory(ResNetParams(activation="relu"), 100, e0=0.5)
+    R = ys.relu_metric_radial_bias(tr, 1e6, 1e6)
+    d2 = ys.relu_norm_split_variance(tr, 1e6, 1e6)
+    a = tr.e * d2 / (8 * tr.one_minus_e)
+    assert R[0] == 0
+    assert np.allclose(R[1:], a[1:], rtol=1e-3)  # E log(1 + a g²) = a + O(a²)
+    R_small_N = ys.relu_metric_radial_bias(tr, 100, 100)
+    assert np.all(R_small_N[1:] < np.log1p(a[1:] * 1e4))  # Jensen: below log(1 + E a g²)
+    assert np.all(np.diff(R_small_N[10:]) > 0)
+
+
+def test_small_closed_forms_of_the_y_checks():
+    p = ResNetParams(activation="relu")
+    tr = mf.trajectory(p, 20)
+    assert np.array_equal(ys.meanfield_G(p, 20), tr.G)
+    assert np.array_equal(ys.meanfield_log_p(p, 20), tr.log_p)
+    assert ys.meanfield_G(p, 20)[20] == pytest.approx(20 * math.log(1.5), rel=1e-12)
+    assert ys.tanh_p_asymptotic("tanh", 100.0, sigma_v2=2.0, sigma_a2=1.0) == 300.0
+    assert ys.tanh_p_asymptotic("tanh", 100.0, sigma_v2=2.0, architecture="reduced") == 100.0
+    with pytest.raises(ValueError):
+        ys.tanh_p_asymptotic("relu", 100.0)
+    # c = σv²σw²V' with V' = 1/2 exactly (sympy), and the relu_G_sum it feeds
+    assert ys.relu_branch_c(2.0, 0.5) == 0.5
+    assert float(ys.relu_G_sum(ys.relu_branch_c(), 0.0, [7])[0]) == pytest.approx(7 * math.log(1.5))
+    # Y2 (c3): the increments log(1 + c l^-U) have log-log slope -U at large l
+    U, l = 1.5, np.array([1e5, 1e6])
+    inc = np.log1p(0.5 * l ** (-U))
+    assert ys.increment_slope(U) == pytest.approx(np.diff(np.log(inc))[0] / math.log(10), abs=1e-5)
+    # Y7: log(N/M) and width-independent recursions (parameter_gradients carries the factor)
+    M = np.array([500.0, 250.0, 100.0])
+    assert np.allclose(ys.width_factor(500, M), np.log(500 / M))
+    trt = mf.trajectory(ResNetParams(), 3)
+    pg = mf.parameter_gradients(trt, 500, M)
+    pg0 = mf.parameter_gradients(trt, 500)
+    assert np.allclose(pg.log_chi_b[1:] - pg0.log_chi_b[1:], ys.width_factor(500, M))
+    assert np.array_equal(ys.width_log_p(ResNetParams(), 3, 500, M), trt.log_p)
+    assert np.array_equal(ys.width_log_chi(ResNetParams(), 3, 500, M), trt.log_chi)
+
+
+def test_arccos_J2_in_the_norm_split_variance():
+    # E relu(u)^2 relu(v)^2 = J_2(theta)/(2 pi) for unit Gaussians with correlation cos(theta)
+    rng = np.random.default_rng(3)
+    rho = 0.3
+    z = rng.standard_normal((2, 400000))
+    u, v = z[0], rho * z[0] + math.sqrt(1 - rho**2) * z[1]
+    mc = np.mean(np.maximum(u, 0) ** 2 * np.maximum(v, 0) ** 2)
+    from theory.arccos import arccos_kernel
+    assert float(arccos_kernel(2, math.acos(rho))) / (2 * math.pi) == pytest.approx(mc, rel=0.02)
+
+
+def test_iterate_cells_matches_iterate_many():
+    cells = [ResNetParams(activation="relu", beta_v=0.5), ResNetParams(beta_w=0.5)]
+    a = ys.iterate_cells(cells, 10**4)
+    b = mf.iterate_many(cells, 10**4, mf.default_checkpoints(100, 10**4, 8))
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.G, y.G) and np.array_equal(x.L, y.L)
