@@ -42,9 +42,13 @@ def test_claim(claim_id: str, claim_results: dict[str, runner.ClaimResult]) -> N
     # IDENTITY-ONLY: nothing failed, but the claim rests on identities or sanity bounds only; it
     # is reported as such (not as a verified PASS) and is not an error of the harness.
     assert r.verdict in (Verdict.PASS, Verdict.IDENTITY_ONLY), runner.failure_message(r)
+    # Every criterion that predicts a number or a curve from simulations has a minimal
+    # detectable error. Exempt: yes/no criteria, pure-theory computations without sampling
+    # error (a series against its closed form, an iterate's exponent) and one-sided signs (a
+    # trend above 0), which predict no magnitude to perturb.
     unmeasured = [c.id for c in r.criteria if c.evidence == "test" and c.kind != "holds"
-                  and c.estimate is not None and c.verdict is not Verdict.SKIPPED
-                  and c.mde is None]
+                  and c.stochastic and c.verdict is not Verdict.SKIPPED and c.mde is None
+                  and not (c.kind in ("above", "below") and c.prediction == 0)]
     assert not unmeasured, (f"{claim_id}: numeric test criteria without a perturbation (no "
                             f"minimal detectable error): {unmeasured}")
     assert r.panels, f"{claim_id}: the check recorded no figure panel (ctx.panel)"
