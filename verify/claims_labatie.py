@@ -894,8 +894,11 @@ def _l5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 #: fluctuation of the realised increment (sd 0.007 at l=1 rising to 0.017 at l=200, N=512, B=64),
 #: which a single deep layer would need ~100+ simulations to resolve to the 0.005 tolerance.
 L6_WINDOWS = ((1, 1), (2, 20), (41, 60), (91, 110), (181, 200))
-#: Margin of the windowed L6.1 criteria (THEORY.md: 0.005; layer 1 alone keeps 0.005).
-L6_WINDOW_TOL = 0.003
+#: Margin of the windowed L6.1 criteria: THEORY.md's 0.005. A tightening to 0.003 was tried and
+#: undone: deep windows have heavier tails than their bootstrap SE at 40 sims suggests (seed 10,
+#: l = 181..200: 0.0020 with SE 0.0007 was INCONCLUSIVE); the nearby mutation (the Gaussian
+#: constant, -0.008 to -0.0115 on the deep windows) FAILs at 0.005 too.
+L6_WINDOW_TOL = 0.005
 
 
 @claim(
@@ -921,8 +924,8 @@ L6_WINDOW_TOL = 0.003
     ],
     criteria={
         "L6.1": "per depth window (layer 1, then 20-layer windows), mean paired difference "
-                "delta_phi chi - sqrt(2/(2 - E_c nu1^2)) within +-0.005 at layer 1 and +-0.003 "
-                "on the windows (THEORY.md: 0.005; TOST; Holm across depths and claims)",
+                "delta_phi chi - sqrt(2/(2 - E_c nu1^2)) within +-0.005 at layer 1 and on "
+                "the windows (THEORY.md: 0.005; TOST; Holm across depths and claims)",
         "L6.2": "layer 1, i.i.d. Gaussian inputs: sim mean of delta_phi chi^1 within 0.01 of "
                 "1.211174",
     },
@@ -950,8 +953,8 @@ def _l6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
             f"L6.1[{where}]", f"delta_phi chi - sqrt(2/(2 - E_c nu1^2)) at {where}, paired mean",
             est, 0.0, tol, "THEORY.md L6 (c1): 0.005, a dominating-term identity; the O(1/N) "
             "bias of a ratio of channel averages is < 1e-3 at N=512 (measured +0.0002..+0.0006)"
-            + ("" if lo == hi else "; tightened to 0.003 on 20-layer windows, whose paired "
-               "mean has SE <= 0.0004 at quick (40 sims): 0.003 > bias + 5.5 SE"), n,
+            + ("" if lo == hi else "; on 20-layer windows (paired-mean SE 0.0003-0.0007 at "
+               "quick, heavier-tailed deep), 0.005 > bias + 5 SE"), n,
             perturbation=C.Perturbation.shift(float(predicted[:, cols].mean()),
                                               "the predicted increment sqrt(2/(2 - nu1^2))")))
     ctx.panel("delta_phi chi: realised vs 2/(2 - nu1^2)", "layer l", "delta_phi chi^l",
