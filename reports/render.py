@@ -36,7 +36,7 @@ from theory.derivation import Derivation
 from verify import runner
 from verify.criteria import ALPHA_FAIL, ALPHA_PASS, Criterion, Verdict
 from verify.panels import FigureSection, Panel
-from verify.power import DELTAS, format_mde
+from verify.power import DELTAS, format_mde, mde_label
 from verify.runner import ClaimResult
 
 HTML_NAME = "index.html"
@@ -147,12 +147,6 @@ def _criterion_label(c: Criterion) -> str:
     return c.id if c.evidence == "test" else f"{c.id} [{c.evidence}]"
 
 
-def _mde_cell(c: Criterion) -> str:
-    if c.evidence != "test":
-        return "not evidence"
-    return format_mde(c.mde)
-
-
 def _mutation_list(r: ClaimResult) -> list[str]:
     """Wrong theories this check must reject, by kind, with the fidelity that must FAIL them."""
     out = []
@@ -168,8 +162,8 @@ def _mutation_list(r: ClaimResult) -> list[str]:
 MDE_NOTE = ("MDE: minimal detectable error, the smallest relative error of the prediction "
             f"(of {', '.join(f'{100 * d:g}%' for d in DELTAS)}) that the harness FAILs on "
             "these simulations in both directions (the tightening direction for a bound); "
-            f"'> {100 * DELTAS[-1]:g}%' means none of them is detected; 'not evidence' marks "
-            "identities and sanity bounds, shown but not counted.")
+            f"'> {100 * DELTAS[-1]:g}%' means none of them is detected; 'identity' and 'sanity' "
+            "mark criteria that are not evidence: shown, not counted.")
 
 
 def _sizes(r: ClaimResult) -> str:
@@ -362,7 +356,7 @@ def _html_criteria(r: ClaimResult) -> str:
             f"<tr><td>{e(_criterion_label(c))}</td><td>{e(c.description)}</td>"
             f'<td class="num">{e(f.prediction)}</td><td class="num">{e(f.estimate)}</td>'
             f'<td class="num">{e(f.interval)}</td><td class="num">{e(f.tolerance)}</td>'
-            f'<td class="num">{c.n_sims or "-"}</td><td class="num">{e(_mde_cell(c))}</td>'
+            f'<td class="num">{c.n_sims or "-"}</td><td class="num">{e(mde_label(c))}</td>'
             f'<td class="v-cell-{e(v)}">'
             f"{_badge(c.verdict)}</td>"
             "</tr>")
@@ -643,7 +637,7 @@ def _md_claim(r: ClaimResult, figs: Sequence[_Fig]) -> list[str]:
             v = "-" if c.verdict is None else c.verdict.value
             out.append(f"| {md(_criterion_label(c))} | {md(c.description)} | "
                        f"{md(f.prediction)} | {md(f.estimate)} | {md(f.interval)} | "
-                       f"{md(f.tolerance)} | {c.n_sims or '-'} | {md(_mde_cell(c))} | **{v}** |")
+                       f"{md(f.tolerance)} | {c.n_sims or '-'} | {md(mde_label(c))} | **{v}** |")
         out += ["", md(MDE_NOTE), ""]
         for c in r.criteria:
             extra = [f"tolerance: {md(c.reason)}"] if c.reason else []

@@ -217,10 +217,8 @@ def all_within(cid: str, description: str, estimates: Sequence[Estimate],
     perturb: ``perturb(delta)`` returns the K predictions of the theory wrong by a relative
     error ``delta`` (the predicted curve x (1 + delta), or the deviation from a limit, or a
     zero difference shifted by ``delta`` x its scale; ``what`` says which). The criterion then
-    carries a custom `C.Perturbation`: the intersection-union test is re-run against the
-    perturbed predictions and summarised as the single estimate whose FAIL p-value, against
-    the shown prediction and tolerance, equals the perturbed test's ``p_fail`` (exact for the
-    FAIL decision that `verify.power` measures).
+    carries a custom `C.Perturbation` that re-runs the intersection-union test against the
+    perturbed predictions and returns its ``(p_pass, p_fail)``.
     """
     if not (len(estimates) == len(predictions) == len(tolerances) == len(labels)) or not labels:
         raise ValueError("all_within needs equally long, non-empty sequences")
@@ -229,16 +227,8 @@ def all_within(cid: str, description: str, estimates: Sequence[Estimate],
         np.argmax([p for p, _ in pv]))
     pert = None
     if perturb is not None:
-        pk, tk, ek = float(predictions[k]), float(tolerances[k]), estimates[k]
-        se = ek.se if ek.se > 0 else 1.0
-
-        def fn(delta: float) -> Estimate:
-            _, pf, _ = _iut_pvalues(estimates, perturb(delta), tolerances)
-            z = float(-stats.special.ndtri(max(pf, 1e-300)))  # type: ignore[attr-defined]
-            v = pk + max(tk + z * se, 0.0)
-            return dataclasses.replace(ek, value=v, se=se, ci=(v - 2.576 * se, v + 2.576 * se))
-
-        pert = C.Perturbation.custom(fn, what)
+        pert = C.Perturbation.custom(
+            lambda d: _iut_pvalues(estimates, perturb(d), tolerances)[:2], what)
     return C.Criterion(cid, f"{description} [worst: {labels[k]}]", "equivalence",
                        float(predictions[k]), estimates[k], float(tolerances[k]), reason,
                        n_sims, p_pass, p_fail, perturbation=pert)

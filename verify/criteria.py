@@ -88,15 +88,16 @@ class Perturbation:
       dependence of a log growth): it becomes ``estimate - delta * scale``.
     * ``"custom"``: ``fn(delta)`` recomputes the estimate from the data with the prediction
       (a curve) multiplied by ``1 + delta`` (for statistics of whole curves, such as a mean
-      absolute relative error).
+      absolute relative error); or, for a criterion whose decision is a combined test (e.g. an
+      intersection-union over depths), returns that test's ``(p_pass, p_fail)`` directly.
 
     what: which prediction is perturbed, for tables (default: the criterion's prediction).
     """
 
     mode: str = "prediction"
     scale: float = 1.0
-    fn: Callable[[float], Estimate] | None = dataclasses.field(default=None, compare=False,
-                                                                 repr=False)
+    fn: Callable[[float], Estimate | tuple[float, float]] | None = dataclasses.field(
+        default=None, compare=False, repr=False)
     what: str = ""
 
     def __post_init__(self) -> None:
@@ -125,17 +126,17 @@ class Perturbation:
         return cls("shift", scale=float(scale), what=what)
 
     @classmethod
-    def custom(cls, fn: Callable[[float], Estimate], what: str = "") -> Perturbation:
-        """``fn(delta)``: the estimate recomputed with the prediction times ``1 + delta``."""
+    def custom(cls, fn: Callable[[float], Estimate | tuple[float, float]], what: str = ""
+               ) -> Perturbation:
+        """``fn(delta)``: the estimate recomputed with the prediction times ``1 + delta``, or
+        the ``(p_pass, p_fail)`` of the criterion's combined test against that prediction."""
         return cls("custom", fn=fn, what=what)
 
     def estimate(self, est: Estimate, delta: float) -> Estimate:
-        """The estimate as the criterion would see it against the perturbed theory."""
-        if self.mode == "prediction":
+        """The estimate as the criterion would see it against the perturbed theory (for
+        ``"custom"``, see `Criterion.perturbed`, which calls ``fn`` itself)."""
+        if self.mode in ("prediction", "custom"):
             return est
-        if self.mode == "custom":
-            assert self.fn is not None
-            return self.fn(delta)
         if self.mode == "ratio":
             f = 1.0 / (1.0 + delta)
             return dataclasses.replace(est, value=(1 + est.value) * f - 1, se=est.se * f,
@@ -201,6 +202,14 @@ class Criterion:
         if pert is None or self.estimate is None or self.prediction is None:
             raise ValueError(f"{self.id} has no numeric prediction to perturb")
         est = pert.estimate(self.estimate, delta)
+        if pert.mode == "custom":
+            assert pert.fn is not None
+            out = pert.fn(delta)
+            if not isinstance(out, Estimate):  # the combined test's own p-values
+                p_pass, p_fail = out
+                return self.replace(p_pass=float(p_pass), p_fail=float(p_fail), verdict=None,
+                                    note="")
+            est = out
         pred = self.prediction * (1.0 + delta) if pert.mode == "prediction" else self.prediction
         if self.kind == "equivalence":
             p_pass, p_fail = stats.equivalence_pvalues(est, pred, self.tolerance or 0.0)
@@ -208,6 +217,17 @@ class Criterion:
             p_pass, p_fail = stats.bound_pvalues(est, pred, self.kind)
         return self.replace(estimate=est, prediction=pred, p_pass=p_pass, p_fail=p_fail,
                             verdict=None, note="")
+
+    @property
+    def margin(self) -> float:
+        """Signed room of the estimate inside the pass region: ``tolerance - |estimate -
+        prediction|`` for an equivalence, ``estimate - threshold`` above a threshold,
+        ``threshold - estimate`` below one (negative: the estimate lies beyond)."""
+        assert self.estimate is not None
+        d = self.estimate.value - (self.prediction or 0.0)
+        if self.kind == "equivalence":
+            return (self.tolerance or 0.0) - abs(d)
+        return d if self.kind == "above" else -d
 
     @property
     def stochastic(self) -> bool:
@@ -337,9 +357,7 @@ def finalize(criteria: list[Criterion], alpha_fail: float = ALPHA_FAIL,
     for i in live:
         c = criteria[i]
         if not c.stochastic:
-            v = Verdict.PASS if c.p_pass < alpha_pass else (
-                Verdict.FAIL if c.p_fail < alpha_fail else Verdict.INCONCLUSIVE)
-            out[i] = c.replace(verdict=v)
+            out[i] = c.replace(verdict=exact_verdict(c, alpha_pass, alpha_fail))
         elif i in rejected:
             out[i] = c.replace(verdict=Verdict.FAIL)
         elif c.p_pass < alpha_pass:
@@ -350,17 +368,21 @@ def finalize(criteria: list[Criterion], alpha_fail: float = ALPHA_FAIL,
     return out
 
 
+def exact_verdict(c: Criterion, alpha_pass: float = ALPHA_PASS,
+                  alpha_fail: float = ALPHA_FAIL) -> Verdict:
+    """Verdict of a criterion without sampling error (outside the Holm family)."""
+    if c.p_pass < alpha_pass:
+        return Verdict.PASS
+    return Verdict.FAIL if c.p_fail < alpha_fail else Verdict.INCONCLUSIVE
+
+
 def _deciding_note(c: Criterion, alpha_pass: float, sims_by_fidelity: dict[str, int] | None
                    ) -> str:
     """Which sample size (and fidelity) would let ``c`` pass, if the estimate stayed put."""
     est = c.estimate
     assert est is not None
     z = -stats.special.ndtri(alpha_pass)  # type: ignore[attr-defined]
-    if c.kind == "equivalence":
-        room = (c.tolerance or 0.0) - abs(est.value - (c.prediction or 0.0))
-    else:
-        d = est.value - (c.prediction or 0.0)
-        room = d if c.kind == "above" else -d
+    room = c.margin
     if room <= 0:
         return ("the estimate lies beyond the tolerance but not significantly: more "
                 "simulations would decide, most likely as FAIL")

@@ -19,6 +19,7 @@ from simulate.results import SimulationResults
 from verify import stats
 from verify.cache import SimulationCache
 from verify.criteria import ALPHA_FAIL, Criterion, Verdict
+from verify.power import annotate
 from verify.registry import Claim
 from verify.runner import ClaimResult, evaluate_claim, finalize
 
@@ -53,21 +54,20 @@ def mutation_suite(
     claims = list(claims)
     memo: dict[str, SimulationResults] = {}
     raw = [evaluate_claim(c, fidelity, seed, cache=cache, memo=memo) for c in claims]
+    family_size = sum(k.stochastic and k.verdict is not Verdict.SKIPPED
+                      for r in raw for k in r.criteria)  # the Holm family of `finalize`
     outcomes = []
     for i, c in enumerate(claims):
         for m in c.mutations:
             mutated = evaluate_claim(c, fidelity, seed, cache=cache, memo=memo, mutation=m)
             decided = finalize(raw[:i] + [mutated] + raw[i + 1:])[i]
             failing = tuple(k.id for k in decided.criteria if k.verdict is Verdict.FAIL)
-            need = None if failing else sims_to_fail(
-                decided.criteria, sum(k.stochastic for r in raw for k in r.criteria))
+            need = None if failing else sims_to_fail(decided.criteria, family_size)
             outcomes.append(MutationOutcome(c.id, m.name, decided.verdict, failing, m.kind,
                                             m.must_fail(fidelity), need))
             if progress:
                 print(f"  {c.id:<4} {m.kind:<6} {m.name[:60]:<60} {decided.verdict.value:<13} "
                       f"{','.join(failing)}", flush=True, file=sys.stderr)
-    from verify.power import annotate
-
     return annotate(finalize(raw)), outcomes
 
 
@@ -85,17 +85,12 @@ def sims_to_fail(criteria: Iterable[Criterion], family_size: int,
     z = -stats.special.ndtri(alpha_fail / max(family_size, 1))
     best = math.inf
     for k in criteria:
-        if not k.stochastic or k.verdict is Verdict.SKIPPED or k.prediction is None:
+        if (not k.stochastic or k.verdict is Verdict.SKIPPED or k.prediction is None
+                or k.kind not in ("equivalence", "above", "below")):
             continue
-        d = k.estimate.value - k.prediction
-        if k.kind == "equivalence":
-            d = abs(d) - (k.tolerance or 0.0)
-        elif k.kind == "above":
-            d = -d
-        elif k.kind != "below":
-            continue
-        if d > 0 and math.isfinite(k.estimate.se):
-            best = min(best, max(k.estimate.n, 1) * (z * k.estimate.se / d) ** 2)
+        beyond = -k.margin
+        if beyond > 0:
+            best = min(best, stats.sims_needed(k.estimate.se, max(k.estimate.n, 1), beyond / z))
     return best
 
 

@@ -17,7 +17,6 @@ Nothing is simulated here: `annotate` runs on finished `verify.runner.ClaimResul
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -29,19 +28,6 @@ from verify.criteria import Criterion, Verdict
 
 #: Relative perturbations of the prediction tried, in increasing order.
 DELTAS = (0.01, 0.02, 0.05, 0.10, 0.20)
-
-
-@dataclasses.dataclass(frozen=True)
-class Detectability:
-    """Outcome of the perturbation sweep of one criterion.
-
-    criterion: its id; mde: minimal detectable error (``inf`` beyond `DELTAS`);
-    fails: ``{delta: (FAIL at +delta, FAIL at -delta)}``.
-    """
-
-    criterion: str
-    mde: float
-    fails: dict[float, tuple[bool, bool]]
 
 
 class _Family:
@@ -63,7 +49,7 @@ class _Family:
     def fails(self, i: int, replacement: Criterion) -> bool:
         """True when criterion ``i``, replaced by ``replacement``, is FAILed by the run."""
         if not replacement.stochastic:
-            return replacement.p_pass >= crit.ALPHA_PASS and replacement.p_fail < self.alpha
+            return crit.exact_verdict(replacement, alpha_fail=self.alpha) is Verdict.FAIL
         if i in self.pos:
             p = self.p.copy()
             k = self.pos[i]
@@ -80,19 +66,21 @@ def measurable(c: Criterion) -> bool:
             and c.prediction is not None and c.verdict is not Verdict.SKIPPED)
 
 
-def sweep(family: _Family, i: int, deltas: Sequence[float] = DELTAS) -> Detectability:
-    """Perturbation sweep of criterion ``i`` of ``family`` (see module docstring)."""
+def minimal_detectable_error(family: _Family, i: int, deltas: Sequence[float] = DELTAS
+                             ) -> float:
+    """MDE of criterion ``i`` of ``family`` (see module docstring): the first ``delta`` that is
+    detected; later ones are not tried (a custom perturbation recomputes its statistic for
+    every ``delta`` it is asked about)."""
     c = family.flat[i]
-    fails: dict[float, tuple[bool, bool]] = {}
-    mde = math.inf
     for d in deltas:
         up = family.fails(i, c.perturbed(d))
-        down = family.fails(i, c.perturbed(-d))
-        fails[d] = (up, down)
-        detected = (up and down) if c.kind == "equivalence" else (up or down)
-        if detected and math.isinf(mde):
-            mde = d
-    return Detectability(c.id, mde, fails)
+        if c.kind == "equivalence":  # both directions must FAIL
+            detected = up and family.fails(i, c.perturbed(-d))
+        else:  # a bound: the tightening direction, whichever sign that is
+            detected = up or family.fails(i, c.perturbed(-d))
+        if detected:
+            return d
+    return math.inf
 
 
 def annotate(results: Sequence, deltas: Sequence[float] = DELTAS,
@@ -109,8 +97,14 @@ def annotate(results: Sequence, deltas: Sequence[float] = DELTAS,
     for i, c in enumerate(flat):
         if measurable(c):
             r_i, c_i = owners[i]
-            new[r_i][c_i] = c.replace(mde=sweep(family, i, deltas).mde)
+            new[r_i][c_i] = c.replace(mde=minimal_detectable_error(family, i, deltas))
     return [r.replace(criteria=tuple(cs)) for r, cs in zip(results, new, strict=True)]
+
+
+def mde_label(c: Criterion) -> str:
+    """A criterion's MDE as tables show it: `format_mde`, or its kind when it is not evidence
+    (``"identity"``, ``"sanity"``)."""
+    return format_mde(c.mde) if c.evidence == "test" else c.evidence
 
 
 def format_mde(mde: float | None) -> str:

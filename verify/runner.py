@@ -28,6 +28,7 @@ from verify.cache import SimulationCache
 from verify.context import Context, SimulationRecord
 from verify.criteria import Criterion, Verdict
 from verify.panels import Panel
+from verify.power import annotate, mde_label
 from verify.registry import Claim, Mutation, Theory, check_fidelity
 
 
@@ -183,11 +184,7 @@ def run_claims(
             print(f" {r.seconds:6.1f} s", flush=True, file=sys.stderr)
         results.append(r)
     done = finalize(results)
-    if power:
-        from verify.power import annotate
-
-        done = annotate(done)
-    return done
+    return annotate(done) if power else done
 
 
 def to_records(results: list[ClaimResult]) -> list[dict[str, Any]]:
@@ -221,14 +218,6 @@ def _fmt(x: float | None) -> str:
     return f"{x:.4g}"
 
 
-def _mde(c: Criterion) -> str:
-    if c.evidence != "test":
-        return c.evidence
-    from verify.power import format_mde
-
-    return format_mde(c.mde)
-
-
 def table(results: list[ClaimResult]) -> str:
     """Plain-text table: one line per claim, then one per criterion."""
     w = max([len(c.id) for r in results for c in r.criteria] + [5]) + 2
@@ -248,7 +237,7 @@ def table(results: list[ClaimResult]) -> str:
             lines.append(
                 f"  {c.id:<{w - 2}}{(c.verdict or '?')!s:<13}{pred:>11} "
                 f"{_fmt(None if est is None else est.value):>10} {iv:>24} "
-                f"{_fmt(c.tolerance):>8} {c.n_sims:>5} {_mde(c):>6}  {c.description[:70]}"
+                f"{_fmt(c.tolerance):>8} {c.n_sims:>5} {mde_label(c):>6}  {c.description[:70]}"
             )
             if c.note:
                 lines.append(f"{'':>{w}}note: {c.note}")
