@@ -7,7 +7,7 @@ import argparse
 from simulate.experiments import run_experiment, summary_table
 from simulate.inputs import DATASETS
 from simulate.results import check_writable
-from simulate.spec import ARCHITECTURES
+from simulate.spec import ARCHITECTURES, BOUNDARIES
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -21,7 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--architecture", required=True, choices=ARCHITECTURES)
     p.add_argument("--total-depth", type=int, required=True,
                    help="layers (bn_res: residual units)")
-    p.add_argument("--kernel-size", type=int, default=1, help="1 = fully connected (default)")
+    p.add_argument("--kernel-size", type=int, default=1,
+                   help="1 = fully connected (default); k > 1 = k x k convolutions on 32x32 "
+                   "images (CIFAR-10/MNIST at their native sizes) after a stride-2 stem")
     p.add_argument("--num-channels", type=int, required=True, help="width N")
     p.add_argument("--batch-size", type=int, required=True, help="inputs per simulation B")
     p.add_argument("--num-sims", type=int, required=True, help="independent simulations")
@@ -29,19 +31,21 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="inputs (default gaussian; cifar10/mnist need local files)")
     p.add_argument("--data-dir", default=None,
                    help="folder with CIFAR-10/MNIST files (else $DNN_MOMENTS_DATA_DIR)")
-    p.add_argument("--boundary", default="periodic",
-                   choices=("periodic", "symmetric", "zero_padding"),
+    p.add_argument("--boundary", default="periodic", choices=BOUNDARIES,
                    help="convolution boundary (only relevant for kernel_size > 1)")
     p.add_argument("--epsilon", type=float, default=1e-3, help="batch-norm fuzz factor")
     p.add_argument("--res-depth", type=int, default=2, help="layers per residual unit")
-    p.add_argument("--num-computations", type=int, default=100,
-                   help="number of measured depths (must divide total depth)")
+    p.add_argument("--num-computations", type=int, default=None,
+                   help="number of measured depths (must divide total depth; default 100, "
+                   "or every layer when the depth is below 100)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-reff-signal", action="store_true", help="skip r_eff of the signal")
     p.add_argument("--no-reff-noise", action="store_true", help="skip r_eff of the noise")
     p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     p.add_argument("--path", default="auto", choices=("auto", "dense", "fast"),
                    help="dense-layer algorithm (auto picks the cheaper exact one)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for convolutions (default: every core; results identical)")
     p.add_argument("--out", default=None, help="output .npz path")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=main)
@@ -57,9 +61,11 @@ def main(args: argparse.Namespace) -> int:
         kernel_size=args.kernel_size, num_channels=args.num_channels,
         batch_size=args.batch_size, num_sims=args.num_sims, boundary=args.boundary,
         dataset=args.dataset, epsilon=args.epsilon, res_depth=args.res_depth,
-        num_computations=args.num_computations, seed=args.seed,
+        num_computations=(args.num_computations if args.num_computations is not None
+                          else min(100, args.total_depth)), seed=args.seed,
         compute_reff_signal=not args.no_reff_signal, compute_reff_noise=not args.no_reff_noise,
         data_dir=args.data_dir, quiet=args.quiet, dtype=args.dtype, path=args.path,
+        threads=args.threads,
     )
     if args.out is not None:
         res.save(args.out)

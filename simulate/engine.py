@@ -37,13 +37,14 @@ from typing import Any
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from simulate import kernels
+from simulate import conv, kernels
 from simulate.activations import get_activation
-from simulate.errors import ConfigError, SimulationError, check_choice
+from simulate.errors import ConfigError, SimulationError, check_choice, check_positive_int
 from simulate.rng import GaussianStream
 from simulate.spec import (
     Activation,
     BatchNorm,
+    Conv,
     Dense,
     Layer,
     Measure,
@@ -76,6 +77,10 @@ class EngineOptions:
         ``sample_stats`` (Luther–Seung / Yang–Schoenholz batch geometry), ``spectra``
         (signal covariance eigenvalues and noise projections, for the L7 integral).
     compute_reff_signal, compute_reff_noise: effective ranks at ``Measure(reff=True)`` points.
+    threads: threads for the convolution products and channel covariances of convolutional
+        networks (``None``: every core this process may use). Chunks have a fixed size, so the
+        results are bitwise identical for any value; fully-connected layers always run
+        single-threaded BLAS (see `simulate.threads`).
     """
 
     tangent: bool = True
@@ -85,9 +90,12 @@ class EngineOptions:
     families: tuple[str, ...] = ("moments",)
     compute_reff_signal: bool = True
     compute_reff_noise: bool = True
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         check_choice("path", self.path, PATHS)
+        if self.threads is not None:
+            check_positive_int("threads", self.threads)
         check_choice("dtype", self.dtype, DTYPES)
         fams = tuple(self.families)
         for f in fams:
@@ -103,10 +111,20 @@ class EngineOptions:
 
 @dataclasses.dataclass
 class _State:
+    """Propagated state: ``Z`` is ``(R, N)``, the first ``B`` rows the signal.
+
+    Fully connected: one row per input (``B`` = batch). Convolutional (``spatial = (H, W)``):
+    one row per position of each NHWC map, ``B = maps * H * W`` signal rows followed by as
+    many tangent rows (`simulate.conv` layout), so every per-unit kernel pools inputs and
+    positions, as moments-dnns does.
+    """
+
     Z: np.ndarray
     B: int
     tangent: bool
     log_scale: float = 0.0
+    spatial: tuple[int, int] | None = None
+    maps: int = 0
     _gram: np.ndarray | None = None
     _gram_upper: np.ndarray | None = None
 
@@ -247,8 +265,10 @@ def _block_gram(state: _State, rows: slice) -> np.ndarray:
     return np.triu(blk) + np.triu(blk, 1).T
 
 
-def _reff(state: _State, rows: slice) -> float:
+def _reff(state: _State, rows: slice, threads: int = 1) -> float:
     n = rows.stop - rows.start
+    if state.spatial is not None:
+        return conv.channel_effective_rank(state.Z, rows.start, rows.stop, threads)
     if n > state.N:
         return effective_rank(state.Z[rows])
     return _effective_rank_of_block(state.gram_upper(), rows.start, n)
@@ -319,7 +339,8 @@ class _Recorder:
         arr[j] = value
 
 
-def _measure(state: _State, m: Measure, j: int, rec: _Recorder, opts: EngineOptions) -> None:
+def _measure(state: _State, m: Measure, j: int, rec: _Recorder, opts: EngineOptions,
+             threads: int = 1) -> None:
     B = state.B
     mom = kernels.state_moments(state.Z, B, state.tangent)
     loc = m.loc
@@ -334,9 +355,11 @@ def _measure(state: _State, m: Measure, j: int, rec: _Recorder, opts: EngineOpti
         log_mu2 = math.log(t2) + 2.0 * state.log_scale if t2 > 0 else -math.inf
         rec.put(f"log_mu2_noise_{loc}", j, log_mu2)
     if opts.compute_reff_signal:
-        rec.put(f"reff_signal_{loc}", j, _reff(state, slice(0, B)) if m.reff else -1.0)
+        rec.put(f"reff_signal_{loc}", j,
+                _reff(state, slice(0, B), threads) if m.reff else -1.0)
     if state.tangent and opts.compute_reff_noise:
-        rec.put(f"reff_noise_{loc}", j, _reff(state, slice(B, 2 * B)) if m.reff else -1.0)
+        rec.put(f"reff_noise_{loc}", j,
+                _reff(state, slice(B, 2 * B), threads) if m.reff else -1.0)
     if "sample_stats" in opts.families:
         geo = _sample_geometry(_block_gram(state, slice(0, B)), state.N)
         for k, v in geo.items():
@@ -470,6 +493,17 @@ class Propagator:
                         "backward=True is not supported for networks with BatchNorm "
                         "(gradients through batch statistics are not implemented)"
                     )
+        if net.is_convolutional:
+            if opts.backward:
+                raise ConfigError("backward=True is not supported for convolutional networks "
+                                  "(gradients are implemented for dense layers only)")
+            extra = [f for f in opts.families if f != "moments"]
+            if extra:
+                raise ConfigError(
+                    f"families={tuple(opts.families)!r} is not allowed for convolutional "
+                    "networks; only 'moments' is measured at conv"
+                )
+        self.threads = opts.threads or conv.default_threads()
         self.path_counts = {"dense": 0, "fast": 0}
         # work done by dense layers, accumulated over runs: Gaussian draws and BLAS flops
         # (fast path: syrk R^2 N_in + potrf R^3/3 + product 2 R k N_out; dense: 2 R N_in N_out)
@@ -483,7 +517,10 @@ class Propagator:
         weights: GaussianStream,
         cotangent: GaussianStream | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-        """Propagate inputs ``x`` (``B x D``) and tangent ``dx`` through the network.
+        """Propagate inputs ``x`` and tangent ``dx`` (same shape) through the network.
+
+        ``x`` is ``(B, D)`` for a fully-connected network and ``(B, H, W, C)`` (NHWC images)
+        for a convolutional one.
 
         Returns ``(per_block, scalars)``: ``per_block[key]`` has length ``num_computations``
         (one entry per measured block), ``scalars`` holds per-simulation numbers
@@ -505,15 +542,31 @@ class Propagator:
         cotangent: GaussianStream | None,
     ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
         net, opts = self.net, self.opts
-        B = x.shape[0]
-        if net.uses_batchnorm and B < 2:
-            raise ConfigError(f"batch_size={B} is not allowed with batch norm; it must be >= 2")
+        batch = x.shape[0]
+        if net.uses_batchnorm and batch < 2:
+            raise ConfigError(
+                f"batch_size={batch} is not allowed with batch norm; it must be >= 2")
         tangent = opts.tangent and dx is not None
-        Z = np.empty((2 * B if tangent else B, x.shape[1]), dtype=self.dtype)
-        Z[:B] = x
+        if net.is_convolutional:
+            if x.ndim != 4:
+                raise ConfigError(
+                    f"inputs of shape {x.shape[1:]} are not allowed for a convolutional network; "
+                    "it needs images (H, W, C): use a kernel_size > 1 input source"
+                )
+            spatial: tuple[int, int] | None = (x.shape[1], x.shape[2])
+        elif x.ndim != 2:
+            raise ConfigError(
+                f"inputs of shape {x.shape[1:]} are not allowed for a fully-connected network; "
+                "it needs flat vectors (D,): use kernel_size=1"
+            )
+        else:
+            spatial = None
+        B = batch if spatial is None else batch * spatial[0] * spatial[1]
+        Z = np.empty((2 * B if tangent else B, x.shape[-1]), dtype=self.dtype)
+        Z[:B] = x.reshape(B, -1)
         if tangent:
-            Z[B:] = dx
-        state = _State(Z, B, tangent)
+            Z[B:] = dx.reshape(B, -1)
+        state = _State(Z, B, tangent, spatial=spatial, maps=batch)
         rec = _Recorder(len(net.measured_blocks))
         tape = _Tape() if opts.backward else None
         scalars: dict[str, float] = {}
@@ -522,7 +575,10 @@ class Propagator:
         if tangent:
             t0 = float(mom0[kernels.NU2_TANGENT])
             scalars["log_mu2_noise_input"] = math.log(t0) if t0 > 0 else -math.inf
-        if net.stem is not None:
+        if isinstance(net.stem, Conv):
+            self._conv(state, net.stem, weights)
+            _rescale_tangent(state, "after the stem")
+        elif net.stem is not None:
             self._dense(state, net.stem, 1, weights, tape, None, rec)
             _rescale_tangent(state, "after the stem")
         for l in range(1, net.depth + 1):
@@ -539,17 +595,20 @@ class Propagator:
     def forward(
         self, x: np.ndarray, dx: np.ndarray | None, weights: GaussianStream
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Network output ``f(x)`` (``B x N_out``) and its tangent ``J_f(x) dx`` (true scale).
+        """Network output ``f(x)`` and its tangent ``J_f(x) dx`` (true scale).
 
-        Runs `run` (same draws) and returns the final state in float64; the tangent is
-        ``None`` when ``dx`` is None or the options disable it.
+        Runs `run` (same draws) and returns the final state in float64: ``(B, N_out)`` for a
+        fully-connected network, ``(B, H, W, C)`` maps for a convolutional one; the tangent
+        is ``None`` when ``dx`` is None or the options disable it.
         """
         self.run(x, dx, weights)
         st = self.last_state
-        out = np.array(st.Z[: st.B], dtype=np.float64)
+        shape = (st.B, st.N) if st.spatial is None else (st.maps, *st.spatial, st.N)
+        out = np.array(st.Z[: st.B], dtype=np.float64).reshape(shape)
         if not st.tangent:
             return out, None
-        return out, np.array(st.Z[st.B:], dtype=np.float64) * math.exp(st.log_scale)
+        tan = np.array(st.Z[st.B:], dtype=np.float64).reshape(shape) * math.exp(st.log_scale)
+        return out, tan
 
     # -- layers ---------------------------------------------------------------------------
     def _layers(
@@ -565,11 +624,13 @@ class Propagator:
         for layer in layers:
             if isinstance(layer, Measure):
                 if j is not None:
-                    _measure(state, layer, j, rec, self.opts)
+                    _measure(state, layer, j, rec, self.opts, self.threads)
                     if tape is not None:
                         tape.ops.append(("measure", layer.loc, j))
             elif isinstance(layer, Dense):
                 self._dense(state, layer, l, weights, tape, j, rec)
+            elif isinstance(layer, Conv):
+                self._conv(state, layer, weights)
             elif isinstance(layer, Activation):
                 self._activation(state, layer, tape)
             elif isinstance(layer, BatchNorm):
@@ -605,7 +666,10 @@ class Propagator:
         n_in = state.N
         n_out = layer.out_width(l, n_in)
         scale = math.sqrt(layer.weight_var_at(l) / n_in)
-        path = "dense" if tape is not None else choose_path(self.opts.path, state.R, n_in, n_out)
+        if tape is not None or state.spatial is not None:
+            path = "dense"  # backward needs the weights; on maps a dense layer is a 1x1 conv
+        else:
+            path = choose_path(self.opts.path, state.R, n_in, n_out)
         self.path_counts[path] += 1
         if path == "fast":
             R = state.R
@@ -638,6 +702,32 @@ class Propagator:
         if sb2 > 0:
             out[: state.B] += self._pool.take((n_out,)) * self.dtype(math.sqrt(sb2))
         state.set(np.ascontiguousarray(out))
+
+    def _conv(self, state: _State, layer: Conv, weights: GaussianStream) -> None:
+        """``k x k`` convolution of the signal and tangent maps in one product.
+
+        Kernel ``K[di, dj, c, o] ~ N(0, weight_var / (k^2 C_in))``, drawn as one
+        ``(k^2 C_in, C_out)`` matrix (rows in ``(di, dj, c)`` order) from the weight stream.
+        """
+        if state.spatial is None:  # pragma: no cover - guarded in _run
+            raise ConfigError("a Conv layer needs image inputs (H, W, C)")
+        H, W = state.spatial
+        for n in (H, W):
+            layer.out_size(n, "feature map")
+        c_in = state.N
+        c_out = layer.out_channels(c_in)
+        kk = layer.kernel_size ** 2
+        scale = math.sqrt(layer.weight_var / (kk * c_in))
+        wt = weights.standard_normal((kk * c_in, c_out), dtype=self.dtype, scale=scale)
+        maps = state.R // (H * W)
+        out = conv.conv2d_rows(state.Z, maps, (H, W), wt, layer.stride, layer.boundary,
+                               self.threads)
+        Ho, Wo = H // layer.stride, W // layer.stride
+        self.work["normal_draws"] += kk * c_in * c_out
+        self.work["flops"] += 2 * out.shape[0] * kk * c_in * c_out
+        state.spatial = (Ho, Wo)
+        state.B = state.maps * Ho * Wo
+        state.set(out)
 
     def _activation(self, state: _State, layer: Activation, tape: _Tape | None) -> None:
         act = get_activation(layer.name)

@@ -29,8 +29,6 @@ from simulate.inputs import DATASETS, InputSource, make_input_source
 from simulate.results import SimulationResults
 from simulate.rng import GaussianStream
 
-KERNEL_SIZES = (1,)
-
 
 def package_version() -> str:
     """Installed version of dnn-moments (``"unknown"`` when running from a bare checkout)."""
@@ -65,7 +63,8 @@ def run_network(
     """Run ``num_sims`` independent simulations of ``net``.
 
     inputs: an `InputSource` (a fresh batch of ``batch_size`` inputs per simulation) or a fixed
-        array ``(B, D)`` used as-is in every simulation (e.g. two inputs for correlations).
+        array used as-is in every simulation (e.g. two inputs for correlations): ``(B, D)``
+        for a fully-connected network, ``(B, H, W, C)`` images for a convolutional one.
     Returns per-block arrays ``(num_sims, num_computations)`` under ``<quantity>_<loc>`` plus the
     derived ``mu2_noise``, ``chi``, ``log_chi`` keys (``chi = sqrt(mu2(dx) / mu2(x))``, relative
     to unit input SNR: inputs are standardised and the input noise has unit variance).
@@ -74,16 +73,19 @@ def run_network(
     num_sims = check_positive_int("num_sims", num_sims)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"seed={seed!r} is not allowed; it must be an integer >= 0")
+    conv_net = net.is_convolutional
+    want = "(B, H, W, C) images" if conv_net else "(B, D) vectors"
     if isinstance(inputs, np.ndarray):
-        if inputs.ndim != 2 or inputs.shape[0] < 1:
-            raise ConfigError(f"inputs has shape {inputs.shape}; a fixed batch must be (B, D)")
+        if inputs.ndim != (4 if conv_net else 2) or inputs.shape[0] < 1:
+            raise ConfigError(f"inputs has shape {inputs.shape}; a fixed batch for network "
+                              f"'{net.name}' must be {want}")
         batch_size = inputs.shape[0]
     else:
         batch_size = check_positive_int("batch_size", batch_size)
-        if len(inputs.shape) != 1:
+        if len(inputs.shape) != (3 if conv_net else 1):
             raise ConfigError(
-                f"inputs of shape {inputs.shape} need convolutional layers, which are not "
-                "implemented; use kernel_size=1"
+                f"inputs of shape {inputs.shape} are not allowed for network '{net.name}'; it "
+                f"needs {want}: use kernel_size={'3' if conv_net else '1'} for the input source"
             )
     if net.uses_batchnorm and batch_size < 2:
         raise ConfigError(
@@ -118,6 +120,7 @@ def run_network(
             "dtype": options.dtype, "families": list(options.families),
             "compute_reff_signal": options.compute_reff_signal,
             "compute_reff_noise": options.compute_reff_noise,
+            "threads": prop.threads if conv_net else 1,
         },
         "inputs": "fixed array" if isinstance(inputs, np.ndarray) else inputs.name,
         "batch_size": batch_size,
@@ -180,17 +183,22 @@ def run_experiment(
     dtype: str = "float32",
     path: str = "auto",
     families: Sequence[str] = ("moments",),
+    threads: int | None = None,
 ) -> SimulationResults:
     """moments-dnns' ``run_experiment``: same parameters, same result keys and shapes.
 
     architecture: ``vanilla``, ``bn_ff`` or ``bn_res``; total_depth: layers (``bn_res``: units);
-    kernel_size: 1 (fully connected; convolutions are not implemented yet); num_channels: width
-    N; batch_size: B inputs per simulation; num_sims: independent simulations; boundary: only
-    relevant for convolutions; dataset: ``cifar10``, ``mnist`` (local files via ``data_dir`` or
+    kernel_size: 1 (fully connected, flattened inputs) or the ``k x k`` convolution size (NHWC
+    images, LeCun stride-2 stem); num_channels: width N; batch_size: B inputs per simulation;
+    num_sims: independent simulations; boundary: ``periodic``, ``symmetric`` or
+    ``zero_padding`` (convolutions only, `simulate.spec.Conv`); dataset: ``cifar10``,
+    ``mnist`` (local files via ``data_dir`` or
     ``DNN_MOMENTS_DATA_DIR``), or the embedded ``gaussian``, ``correlated``, ``natural``;
     epsilon: batch-norm fuzz factor; res_depth: layers per residual unit; num_computations:
     measurements, every ``total_depth // num_computations`` layers; seed: seeds everything
-    (moments-dnns ``numpy_seed``); compute_reff_signal / compute_reff_noise: effective ranks.
+    (moments-dnns ``numpy_seed``); compute_reff_signal / compute_reff_noise: effective ranks;
+    threads: threads for the convolution products (``None``: every core; results do not
+    depend on it).
     """
     check_choice("architecture", architecture, specs.ARCHITECTURES)
     check_choice("dataset", dataset, DATASETS)
@@ -202,11 +210,6 @@ def run_experiment(
     num_computations = check_positive_int("num_computations", num_computations)
     res_depth = check_positive_int("res_depth", res_depth)
     kernel_size = check_positive_int("kernel_size", kernel_size)
-    if kernel_size not in KERNEL_SIZES:
-        raise ConfigError(
-            f"kernel_size={kernel_size} is not allowed yet; only kernel_size=1 (fully connected) "
-            "is implemented (convolutions are planned)"
-        )
     epsilon = check_nonnegative("epsilon", epsilon)
     if total_depth % num_computations:
         raise ConfigError(
@@ -217,16 +220,17 @@ def run_experiment(
         raise ConfigError(f"batch_size={batch_size} is not allowed with batch norm "
                           f"(architecture={architecture!r}); it must be >= 2")
     every = total_depth // num_computations
+    geometry = {"kernel_size": kernel_size, "boundary": boundary}
     if architecture == "vanilla":
-        net = specs.vanilla(num_channels, total_depth, every)
+        net = specs.vanilla(num_channels, total_depth, every, **geometry)
     elif architecture == "bn_ff":
-        net = specs.bn_ff(num_channels, total_depth, epsilon, every)
+        net = specs.bn_ff(num_channels, total_depth, epsilon, every, **geometry)
     else:
-        net = specs.bn_res(num_channels, total_depth, res_depth, epsilon, every)
+        net = specs.bn_res(num_channels, total_depth, res_depth, epsilon, every, **geometry)
     source = make_input_source(dataset, kernel_size=kernel_size, data_dir=data_dir)
     options = EngineOptions(path=path, dtype=dtype, families=tuple(families),
                             compute_reff_signal=compute_reff_signal,
-                            compute_reff_noise=compute_reff_noise)
+                            compute_reff_noise=compute_reff_noise, threads=threads)
     config = {
         "architecture": architecture, "total_depth": total_depth, "kernel_size": kernel_size,
         "num_channels": num_channels, "batch_size": batch_size, "num_sims": num_sims,

@@ -1,8 +1,10 @@
 """Explicit, serialisable description of the networks the engine runs.
 
-A `Network` is an optional *stem* (a linear map from the input dimension to the width) followed
-by a *block* repeated ``depth`` times; inside the block, layers are:
+A `Network` is an optional *stem* (a linear map, `Dense` or `Conv`, from the input to the
+width) followed by a *block* repeated ``depth`` times; inside the block, layers are:
 
+* `Conv`: 2-D convolution of NHWC feature maps (kernel ``k x k``, stride, boundary) with
+  ``omega ~ N(0, sigma_w^2 / (k^2 C_in))`` (moments-dnns' ``ConvLayer``);
 * `Dense`: fan-in-scaled Gaussian weights ``W_ij ~ N(0, sigma_w^2(l) / fan_in)`` and optional
   Gaussian biases ``b_i ~ N(0, sigma_b^2(l))`` with variance schedules
   ``sigma^2(l) = sigma^2 * l^(-beta)`` over the block index ``l = 1..depth`` (variance variation)
@@ -14,7 +16,8 @@ by a *block* repeated ``depth`` times; inside the block, layers are:
 * `Measure`: a named measurement point (``loc1``...), recorded at blocks ``l`` with
   ``l % measure_every == 0``; ``reff=True`` asks for effective ranks there.
 
-Builders give the networks of THEORY.md: `vanilla`, `bn_ff`, `bn_res` (moments-dnns, FC),
+Builders give the networks of THEORY.md: `vanilla`, `bn_ff`, `bn_res` (moments-dnns, FC with
+``kernel_size=1``, convolutional otherwise),
 `kaiming_ff` (Luther & Seung), `full_resnet` and `reduced_resnet` (Yang & Schoenholz).
 """
 
@@ -26,7 +29,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from simulate.activations import get_activation
-from simulate.errors import ConfigError, check_nonnegative, check_positive_int
+from simulate.errors import ConfigError, check_choice, check_nonnegative, check_positive_int
+
+BOUNDARIES = ("periodic", "symmetric", "zero_padding")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +92,69 @@ class Dense:
 
 
 @dataclasses.dataclass(frozen=True)
+class Conv:
+    """2-D convolution ``y[i, j, o] = sum_{di,dj,c} x~[i s + di, j s + dj, c] w[di, dj, c, o]``.
+
+    Feature maps are NHWC; ``x~`` is the input extended by the boundary condition (moments-dnns'
+    ``ConvLayer``): ``periodic`` pads ``k - 1`` wrapped rows/columns before the map, then a
+    valid convolution (``x~[p] = x[(p - k + 1) mod n]``); ``symmetric`` mirrors ``(k - 1) / 2``
+    rows/columns on each side, edge included (odd ``k`` only), then valid; ``zero_padding`` is
+    TensorFlow's ``SAME`` (zeros, ``pad_before = floor(pad_total / 2)``). Every boundary maps
+    ``n x n`` to ``n/s x n/s`` (the stride must divide the size). Weights
+    ``omega ~ N(0, weight_var / (k^2 C_in))`` (He: 2, LeCun: 1), no bias.
+
+    channels: output channels (``None`` keeps the input channels).
+    """
+
+    channels: int | None = None
+    kernel_size: int = 3
+    stride: int = 1
+    boundary: str = "periodic"
+    weight_var: float = 2.0
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.channels is not None:
+            check_positive_int("num_channels", self.channels)
+        check_positive_int("kernel_size", self.kernel_size)
+        check_positive_int("stride", self.stride)
+        check_choice("boundary", self.boundary, BOUNDARIES)
+        check_nonnegative("weight_var", self.weight_var)
+        if self.boundary == "symmetric" and self.kernel_size % 2 == 0:
+            raise ConfigError(
+                f"kernel_size={self.kernel_size} is not allowed with boundary='symmetric'; "
+                "the kernel size must be odd (periodic or zero_padding accept even sizes)"
+            )
+
+    def out_channels(self, in_channels: int) -> int:
+        """Output channels given the input channels."""
+        return in_channels if self.channels is None else self.channels
+
+    def out_size(self, n: int, where: str = "input") -> int:
+        """Spatial output size for an ``n x n`` input; raises `ConfigError` when they do not fit."""
+        if n < self.kernel_size:
+            raise ConfigError(
+                f"kernel_size={self.kernel_size} is not allowed for a {n}x{n} {where}; "
+                f"the image must be at least {self.kernel_size}x{self.kernel_size}"
+            )
+        if n % self.stride:
+            raise ConfigError(
+                f"stride={self.stride} is not allowed for a {n}x{n} {where}; the stride must "
+                f"divide the spatial size {n}"
+            )
+        return n // self.stride
+
+    def pad_before(self, n: int) -> int:
+        """Rows (and columns) of the extended map ``x~`` that precede the input's first row."""
+        k, s = self.kernel_size, self.stride
+        if self.boundary == "periodic":
+            return k - 1
+        if self.boundary == "symmetric":
+            return (k - 1) // 2
+        return max((n // s - 1) * s + k - n, 0) // 2
+
+
+@dataclasses.dataclass(frozen=True)
 class BatchNorm:
     """Per-unit batch normalisation over the batch, ``z = (y - m) / sqrt(s^2 + epsilon)``."""
 
@@ -132,8 +200,8 @@ class Residual:
         _check_layers(self.branch, "branch")
 
 
-Layer = Dense | BatchNorm | Activation | Measure | Residual
-_LAYER_TYPES = {"dense": Dense, "batchnorm": BatchNorm, "activation": Activation,
+Layer = Dense | Conv | BatchNorm | Activation | Measure | Residual
+_LAYER_TYPES = {"dense": Dense, "conv": Conv, "batchnorm": BatchNorm, "activation": Activation,
                 "measure": Measure, "residual": Residual}
 
 
@@ -141,7 +209,7 @@ def _check_layers(layers: Sequence[Any], where: str) -> None:
     for layer in layers:
         if not isinstance(layer, tuple(_LAYER_TYPES.values())):
             raise ConfigError(
-                f"{where} contains {layer!r}; allowed layers: Dense, BatchNorm, Activation, "
+                f"{where} contains {layer!r}; allowed layers: Dense, Conv, BatchNorm, Activation, "
                 "Measure, Residual"
             )
 
@@ -168,7 +236,7 @@ class Network:
 
     block: tuple[Layer, ...]
     depth: int
-    stem: Dense | None = None
+    stem: Dense | Conv | None = None
     measure_every: int = 1
     name: str = "custom"
     res_depth: int = 0
@@ -186,12 +254,14 @@ class Network:
                 f"measure_every={self.measure_every} is not allowed; it must divide "
                 f"depth={self.depth}"
             )
-        if self.stem is not None and not isinstance(self.stem, Dense):
+        if self.stem is not None and not isinstance(self.stem, Dense | Conv):
             raise ConfigError(
-                f"stem={self.stem!r} is not allowed; it must be a Dense layer or None"
+                f"stem={self.stem!r} is not allowed; it must be a Dense or Conv layer or None"
             )
-        if self.stem is not None and not isinstance(self.stem.width, int):
+        if isinstance(self.stem, Dense) and not isinstance(self.stem.width, int):
             raise ConfigError("stem.width must be an integer (the network width)")
+        if isinstance(self.stem, Conv) and self.stem.channels is None:
+            raise ConfigError("stem.channels must be an integer (the network width)")
         locs = [m.loc for m in _measure_locs(self.block)]
         if len(set(locs)) != len(locs):
             raise ConfigError(f"measurement locs {locs} are not allowed; loc names must be unique")
@@ -211,6 +281,11 @@ class Network:
     def measured_blocks(self) -> list[int]:
         """Block indices ``l`` at which measurements are recorded."""
         return list(range(self.measure_every, self.depth + 1, self.measure_every))
+
+    @property
+    def is_convolutional(self) -> bool:
+        """Whether the stem or any layer is a convolution (inputs must then be images)."""
+        return isinstance(self.stem, Conv) or any(isinstance(x, Conv) for x in walk(self.block))
 
     @property
     def uses_batchnorm(self) -> bool:
@@ -295,34 +370,65 @@ def lecun_stem(width: int) -> Dense:
     return Dense(width=check_positive_int("num_channels", width), weight_var=LECUN)
 
 
-def vanilla(width: int, depth: int, measure_every: int = 1) -> Network:
-    """moments-dnns ``vanilla`` (FC): loc1 = x^{l-1} -> He dense -> loc2 -> ReLU -> loc3."""
-    block = (Measure("loc1"), Dense(weight_var=HE), Measure("loc2"), Activation("relu"),
+def conv_stem(width: int, kernel_size: int = 3, boundary: str = "periodic") -> Conv:
+    """moments-dnns "original model" for kernel_size > 1: LeCun conv, stride 2 (32x32 -> 16x16)."""
+    return Conv(channels=check_positive_int("num_channels", width), kernel_size=kernel_size,
+                stride=2, boundary=boundary, weight_var=LECUN)
+
+
+def _linear(kernel_size: int, boundary: str, weight_var: float = HE) -> Dense | Conv:
+    """The network's linear layer: He dense (``kernel_size = 1``) or He convolution."""
+    kernel_size = check_positive_int("kernel_size", kernel_size)
+    check_choice("boundary", boundary, BOUNDARIES)
+    if kernel_size == 1:
+        return Dense(weight_var=weight_var)
+    return Conv(kernel_size=kernel_size, boundary=boundary, weight_var=weight_var)
+
+
+def _stem(width: int, kernel_size: int, boundary: str) -> Dense | Conv:
+    return lecun_stem(width) if kernel_size == 1 else conv_stem(width, kernel_size, boundary)
+
+
+def vanilla(width: int, depth: int, measure_every: int = 1, *, kernel_size: int = 1,
+            boundary: str = "periodic") -> Network:
+    """moments-dnns ``vanilla``: loc1 = x^{l-1} -> He dense/conv -> loc2 -> ReLU -> loc3.
+
+    ``kernel_size = 1``: fully connected (flattened inputs, LeCun dense stem); otherwise
+    ``k x k`` convolutions with ``boundary`` after a LeCun stride-2 conv stem.
+    """
+    lin = _linear(kernel_size, boundary)
+    block = (Measure("loc1"), lin, Measure("loc2"), Activation("relu"),
              Measure("loc3", reff=True))
-    return Network(block, depth, lecun_stem(width), measure_every, "vanilla")
+    return Network(block, depth, _stem(width, kernel_size, boundary), measure_every, "vanilla")
 
 
-def bn_ff(width: int, depth: int, epsilon: float = 1e-3, measure_every: int = 1) -> Network:
-    """moments-dnns ``bn_ff`` (FC): loc1 -> dense -> loc2 -> BN -> loc3 -> ReLU -> loc4."""
-    block = (Measure("loc1"), Dense(weight_var=HE), Measure("loc2"), BatchNorm(epsilon),
+def bn_ff(width: int, depth: int, epsilon: float = 1e-3, measure_every: int = 1, *,
+          kernel_size: int = 1, boundary: str = "periodic") -> Network:
+    """moments-dnns ``bn_ff``: loc1 -> dense/conv -> loc2 -> BN -> loc3 -> ReLU -> loc4."""
+    lin = _linear(kernel_size, boundary)
+    block = (Measure("loc1"), lin, Measure("loc2"), BatchNorm(epsilon),
              Measure("loc3"), Activation("relu"), Measure("loc4", reff=True))
-    return Network(block, depth, lecun_stem(width), measure_every, "bn_ff")
+    return Network(block, depth, _stem(width, kernel_size, boundary), measure_every, "bn_ff")
 
 
 def bn_res(
-    width: int, depth: int, res_depth: int = 2, epsilon: float = 1e-3, measure_every: int = 1
+    width: int, depth: int, res_depth: int = 2, epsilon: float = 1e-3, measure_every: int = 1,
+    *, kernel_size: int = 1, boundary: str = "periodic",
 ) -> Network:
-    """moments-dnns ``bn_res`` (FC): pre-activation units ``x + (dense . ReLU . BN)^H (x)``.
+    """moments-dnns ``bn_res``: pre-activation units ``x + (lin . ReLU . BN)^H (x)``.
 
     Measurements in the first layer of each unit: loc1 = x^{l-1} -> BN -> loc2 -> ReLU -> loc3
-    (effective ranks) -> dense -> loc4; loc5 = x^l after the addition. ``depth`` counts units.
+    (effective ranks) -> dense/conv -> loc4; loc5 = x^l after the addition. ``depth`` counts
+    units; ``lin`` is a He dense layer (``kernel_size = 1``) or a He convolution.
     """
     res_depth = check_positive_int("res_depth", res_depth)
+    lin = _linear(kernel_size, boundary)
     first = (Measure("loc1"), BatchNorm(epsilon), Measure("loc2"), Activation("relu"),
-             Measure("loc3", reff=True), Dense(weight_var=HE), Measure("loc4"))
-    rest = (BatchNorm(epsilon), Activation("relu"), Dense(weight_var=HE)) * (res_depth - 1)
+             Measure("loc3", reff=True), lin, Measure("loc4"))
+    rest = (BatchNorm(epsilon), Activation("relu"), lin) * (res_depth - 1)
     block = (Residual(first + rest), Measure("loc5"))
-    return Network(block, depth, lecun_stem(width), measure_every, "bn_res", res_depth)
+    return Network(block, depth, _stem(width, kernel_size, boundary), measure_every, "bn_res",
+                   res_depth)
 
 
 def kaiming_ff(

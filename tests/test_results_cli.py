@@ -102,7 +102,9 @@ BAD = [
     (["--num-channels", "0"], "num_channels=0"),
     (["--epsilon", "-1"], "epsilon=-1.0"),
     (["--batch-size", "1"], "batch_size=1"),
-    (["--kernel-size", "3"], "kernel_size=3"),
+    (["--kernel-size", "2", "--boundary", "symmetric"], "kernel_size=2"),
+    (["--kernel-size", "0"], "kernel_size=0"),
+    (["--threads", "0"], "threads=0"),
     (["--dataset", "cifar10", "--data-dir", "/nonexistent"], "data_dir"),
     (["--out", "/proc/forbidden/x.npz"], "--out="),
 ]

@@ -1,0 +1,261 @@
+"""2-D convolutions and channel statistics of NHWC feature maps, for the engine.
+
+Layout. A batch of ``M`` feature maps ``n x n x C`` is stored as a C-order matrix of shape
+``(M n^2, C)``: row ``(m n + i) n + j`` is the channel vector at position ``(i, j)`` of map
+``m`` (NHWC flattened). The engine stacks the ``B`` signal maps and then the ``B`` tangent maps
+(``M = 2B``), so a convolution is one product for both.
+
+Convolution (moments-dnns' ``ConvLayer``; `simulate.spec.Conv` states the boundaries)::
+
+    y[m, i, j, o] = sum_{di, dj, c} x~[m, i s + di, j s + dj, c] * K[di, dj, c, o]
+
+where ``x~`` is the map extended by the boundary condition. It is computed as im2col + GEMM:
+numba packs the patches of a chunk of maps into a ``(rows, k^2 C)`` float buffer (columns in
+``(di, dj, c)`` order) and BLAS multiplies it by the kernel reshaped to ``(k^2 C, C_out)``.
+Chunks have a fixed size (independent of the number of threads) and each is computed by one
+single-threaded product, so results are bitwise identical for any thread count; threads only
+run chunks side by side (numba and BLAS release the GIL).
+
+Channel effective rank. ``r_eff = tr S / lambda_max(S)`` with ``S`` the ``C x C`` covariance
+of the ``M n^2`` channel vectors (moments-dnns: inputs and positions pooled). Means in float64,
+then the centred rows are packed in float32 chunks whose ``syrk`` products are summed in
+float64 in chunk order; only the top eigenvalue is computed (LAPACK ``dsyevr``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+from scipy.linalg import blas, lapack
+
+from simulate.errors import ConfigError, check_choice
+from simulate.spec import BOUNDARIES, Conv
+
+#: target size of one packed patch chunk (bytes); a chunk holds whole maps, at least one
+PATCH_CHUNK_BYTES = 1 << 22
+#: rows per chunk of the channel-covariance accumulation
+COV_CHUNK_ROWS = 4096
+
+
+def default_threads() -> int:
+    """Cores this process may use (``sched_getaffinity`` where available)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def source_index(n: int, kernel_size: int, stride: int, boundary: str) -> np.ndarray:
+    """Index map of the boundary-extended axis: ``(n // stride, k)`` int64.
+
+    Entry ``[o, d]`` is the input coordinate read by output ``o`` at kernel offset ``d``
+    (extended coordinate ``p = o s + d``), or ``-1`` for a zero pad. With ``q = p - pad_before``:
+    periodic ``q mod n``; symmetric mirror with the edge repeated (``-1 -> 0``, ``n -> n - 1``);
+    zero_padding ``q`` if ``0 <= q < n`` else ``-1`` (TensorFlow ``SAME``).
+    """
+    check_choice("boundary", boundary, BOUNDARIES)
+    layer = Conv(channels=1, kernel_size=kernel_size, stride=stride, boundary=boundary)
+    n_out = layer.out_size(n)
+    pad = layer.pad_before(n)
+    q = np.arange(n_out)[:, None] * stride + np.arange(kernel_size)[None, :] - pad
+    if boundary == "periodic":
+        return np.mod(q, n).astype(np.int64)
+    if boundary == "symmetric":
+        q = np.where(q < 0, -q - 1, q)
+        q = np.where(q >= n, 2 * n - q - 1, q)
+        if np.any((q < 0) | (q >= n)):
+            raise ConfigError(
+                f"kernel_size={kernel_size} is not allowed with boundary='symmetric' for a "
+                f"{n}x{n} map; the mirror pad must not exceed the map"
+            )
+        return q.astype(np.int64)
+    return np.where((q >= 0) & (q < n), q, -1).astype(np.int64)
+
+
+@njit(cache=True, nogil=True)
+def pack_patches(Z: np.ndarray, m0: int, m1: int, H: int, W: int, src_i: np.ndarray,
+                 src_j: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - numba
+    """Patches of maps ``m0 .. m1 - 1`` of ``Z`` (``(M H W, C)``) into ``out``.
+
+    ``out`` is ``((m1 - m0) Ho Wo, k^2 C)``; row ``((m - m0) Ho + oi) Wo + oj``, columns
+    ``(di k + dj) C + c`` hold ``x~[m, oi s + di, oj s + dj, c]`` (``src_i``/``src_j`` from
+    `source_index`; ``-1`` writes zeros).
+    """
+    Ho, k = src_i.shape
+    Wo = src_j.shape[0]
+    C = Z.shape[1]
+    r = 0
+    for m in range(m0, m1):
+        base = m * H * W
+        for oi in range(Ho):
+            for oj in range(Wo):
+                col = 0
+                for di in range(k):
+                    si = src_i[oi, di]
+                    for dj in range(k):
+                        sj = src_j[oj, dj]
+                        if si < 0 or sj < 0:
+                            for c in range(C):
+                                out[r, col + c] = 0.0
+                        else:
+                            src = base + si * W + sj
+                            for c in range(C):
+                                out[r, col + c] = Z[src, c]
+                        col += C
+                r += 1
+
+
+@njit(cache=True, nogil=True)
+def column_sums(Z: np.ndarray, r0: int, r1: int) -> np.ndarray:  # pragma: no cover - numba
+    """Float64 sums over rows ``r0 .. r1 - 1`` of each column of ``Z``."""
+    C = Z.shape[1]
+    s = np.zeros(C)
+    for r in range(r0, r1):
+        for c in range(C):
+            s[c] += Z[r, c]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def center_rows(Z: np.ndarray, r0: int, r1: int, mean: np.ndarray,
+                out: np.ndarray) -> float:  # pragma: no cover - numba
+    """``out[r - r0] = Z[r] - mean`` (dtype of ``out``); returns the float64 sum of squares."""
+    C = Z.shape[1]
+    tot = 0.0
+    for r in range(r0, r1):
+        for c in range(C):
+            d = np.float64(Z[r, c]) - mean[c]
+            out[r - r0, c] = d
+            tot += d * d
+    return tot
+
+
+def _run_chunks(fn: Callable[[int], object], n_chunks: int, threads: int) -> list[object]:
+    """``[fn(i) for i in range(n_chunks)]``, run on up to ``threads`` threads (order kept)."""
+    threads = max(1, min(threads, n_chunks))
+    if threads == 1:
+        return [fn(i) for i in range(n_chunks)]
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dnn-moments-conv") as ex:
+        return list(ex.map(fn, range(n_chunks)))
+
+
+def maps_per_chunk(rows_per_map: int, cols: int, itemsize: int) -> int:
+    """Maps per patch chunk: as many as fit in `PATCH_CHUNK_BYTES` (at least one)."""
+    return max(1, PATCH_CHUNK_BYTES // max(1, rows_per_map * cols * itemsize))
+
+
+def conv2d_rows(
+    Z: np.ndarray,
+    maps: int,
+    size: tuple[int, int],
+    kernel: np.ndarray,
+    stride: int,
+    boundary: str,
+    threads: int = 1,
+) -> np.ndarray:
+    """Convolve ``maps`` NHWC maps stored as rows of ``Z`` (``(maps H W, C)``).
+
+    kernel: ``(k^2 C, C_out)`` (rows in ``(di, dj, c)`` order) in the dtype of ``Z``.
+    Returns ``(maps Ho Wo, C_out)`` in the dtype of ``Z`` (``Ho = H / stride``).
+    """
+    H, W = size
+    C = Z.shape[1]
+    kk = kernel.shape[0] // C
+    k = math.isqrt(kk)
+    if k * k * C != kernel.shape[0] or Z.shape[0] != maps * H * W:
+        raise ConfigError(
+            f"kernel of shape {kernel.shape} and state of shape {Z.shape} do not match "
+            f"{maps} maps of {H}x{W}x{C}"
+        )
+    src_i = source_index(H, k, stride, boundary)
+    src_j = src_i if W == H else source_index(W, k, stride, boundary)
+    Ho, Wo = src_i.shape[0], src_j.shape[0]
+    per = maps_per_chunk(Ho * Wo, kk * C, Z.dtype.itemsize)
+    n_chunks = -(-maps // per)
+    out = np.empty((maps * Ho * Wo, kernel.shape[1]), dtype=Z.dtype)
+
+    def chunk(i: int) -> None:
+        m0, m1 = i * per, min(maps, (i + 1) * per)
+        buf = np.empty(((m1 - m0) * Ho * Wo, kk * C), dtype=Z.dtype)
+        pack_patches(Z, m0, m1, H, W, src_i, src_j, buf)
+        np.matmul(buf, kernel, out=out[m0 * Ho * Wo: m1 * Ho * Wo])
+
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite: caught per block
+        _run_chunks(chunk, n_chunks, threads)
+    return out
+
+
+def conv2d(x: np.ndarray, kernel: np.ndarray, stride: int = 1, boundary: str = "periodic",
+           threads: int = 1) -> np.ndarray:
+    """NHWC convolution of ``x`` (``(M, H, W, C)``) with ``kernel`` (``(k, k, C, C_out)``).
+
+    ``y[m, i, j, o] = sum_{di, dj, c} x~[m, i s + di, j s + dj, c] kernel[di, dj, c, o]`` with
+    the boundary extension of `simulate.spec.Conv`; returns ``(M, H/s, W/s, C_out)``.
+    """
+    x = np.ascontiguousarray(x)
+    if x.ndim != 4:
+        raise ConfigError(f"x has shape {x.shape}; expected NHWC maps (M, H, W, C)")
+    k = kernel.shape[0]
+    if kernel.ndim != 4 or kernel.shape[1] != k or kernel.shape[2] != x.shape[3]:
+        raise ConfigError(f"kernel has shape {kernel.shape}; expected (k, k, {x.shape[3]}, C_out)")
+    M, H, W, C = x.shape
+    flat = conv2d_rows(x.reshape(M * H * W, C), M, (H, W),
+                       np.ascontiguousarray(kernel.reshape(k * k * C, -1), dtype=x.dtype),
+                       stride, boundary, threads)
+    return flat.reshape(M, H // stride, W // stride, kernel.shape[3])
+
+
+def channel_covariance(Z: np.ndarray, r0: int, r1: int, threads: int = 1
+                       ) -> tuple[np.ndarray, float]:
+    """Covariance ``S`` (``C x C`` float64, upper triangle) of rows ``r0 .. r1 - 1`` and ``tr S``.
+
+    ``S = (1/n) sum_r (z_r - zbar)(z_r - zbar)^T`` over the ``n = r1 - r0`` rows (channel
+    vectors); the trace is accumulated in float64 from the centred values.
+    """
+    n = r1 - r0
+    C = Z.shape[1]
+    mean = column_sums(Z, r0, r1) / n
+    n_chunks = -(-n // COV_CHUNK_ROWS)
+    syrk = blas.ssyrk if Z.dtype == np.float32 else blas.dsyrk
+
+    def chunk(i: int) -> tuple[np.ndarray, float]:
+        a = r0 + i * COV_CHUNK_ROWS
+        b = min(r1, a + COV_CHUNK_ROWS)
+        buf = np.empty((b - a, C), dtype=Z.dtype)
+        ss = center_rows(Z, a, b, mean, buf)
+        return np.asarray(syrk(1.0, buf.T, trans=0, lower=0), dtype=np.float64), ss
+
+    parts = _run_chunks(chunk, n_chunks, threads)
+    cov = np.zeros((C, C))
+    trace = 0.0
+    for g, ss in parts:  # fixed order: deterministic for any thread count
+        cov += g
+        trace += ss
+    return cov / n, trace / n
+
+
+def channel_effective_rank(Z: np.ndarray, r0: int, r1: int, threads: int = 1) -> float:
+    """``tr S / lambda_max(S)`` of the channel covariance of rows ``r0 .. r1 - 1`` (>= 1).
+
+    Returns ``nan`` when ``S = 0``; the ratio is clamped to >= 1 against rounding.
+    """
+    if r1 - r0 < 2:
+        return 1.0
+    cov, trace = channel_covariance(Z, r0, r1, threads)
+    C = cov.shape[0]
+    w = lapack.dsyevr(cov, compute_v=0, range="I", il=C, iu=C, lower=0)[0]
+    wmax = float(w[0])
+    if not wmax > 0:
+        return float("nan")
+    return max(trace / wmax, 1.0)
+
+
+__all__: Sequence[str] = (
+    "channel_covariance", "channel_effective_rank", "conv2d", "conv2d_rows", "default_threads",
+    "source_index",
+)
