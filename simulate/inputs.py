@@ -46,16 +46,18 @@ Data sets (:data:`DATASETS`):
     the inputs actually fed to the network. The covariance is over the flattened input (over
     the whole 32x32x3 image when ``kernel_size > 1``).
 ``natural``
-    Random 32x32x3 crops of a photograph shipped inside matplotlib (no download):
-    ``mpl-data/sample_data/grace_hopper.jpg`` (600x512 RGB photograph) read with Pillow as
-    float RGB in [0, 255]. It is the only photograph among matplotlib's sample data
-    (``Minduka_Present_Blue_Pack.png`` and ``logo2.png`` are clip art/logos,
-    ``s1045.ima.gz`` is a 16-bit MRI slice, the rest are tables/arrays). To make crops more
-    CIFAR-like (whole objects, more texture at 32x32) the photograph is used at three scales
-    (box-averaged by factors 1, 2 and 4); each crop picks a scale uniformly, then a position
-    uniformly among all valid positions at that scale, then a horizontal flip with
-    probability 1/2 (all with the given ``rng``). Crops are drawn independently (with
-    replacement, from ~3.5e5 distinct crops per flip).
+    Random 32x32x3 crops of the eight colour photographs that ship inside scikit-image's wheel
+    (``skimage/data``, read with Pillow as float RGB in [0, 255]; nothing is downloaded):
+    astronaut (512x512), chelsea (a cat, 451x300), coffee (600x400), hubble_deep_field
+    (1000x872), ihc (immunohistochemistry micrograph, 512x512), motorcycle_left (741x500),
+    retina (fundus photograph, 1411x1411) and rocket (640x427). Left out: the greyscale
+    photographs (camera, coins, moon, ...: their three channels would be identical, unlike
+    CIFAR-10's), the stereo twin motorcycle_right, and the charts, logos and textures. To make
+    crops more CIFAR-like (whole objects, more texture at 32x32) every photograph is used at
+    three scales (box-averaged by factors 1, 2 and 4); each crop picks a photograph uniformly,
+    then a scale uniformly, then a position uniformly among all valid positions at that
+    scale, then a horizontal flip with probability 1/2 (all with the given ``rng``). Crops are
+    drawn independently (with replacement, from ~5.2e6 distinct crops per flip).
 ``cifar10``
     The local CIFAR-10 training set (:func:`load_cifar10`): binary version
     (``data_batch_1.bin`` ... ``data_batch_5.bin``, records of 1 label byte + 3072 pixel bytes
@@ -116,8 +118,9 @@ __all__ = [
 
 DATASETS = ("gaussian", "correlated", "natural", "cifar10", "mnist")
 DATA_DIR_ENV = "DNN_MOMENTS_DATA_DIR"
-#: matplotlib sample-data photographs used by the ``natural`` data set.
-NATURAL_IMAGE_FILES = ("grace_hopper.jpg",)
+#: scikit-image's bundled colour photographs (``skimage/data``) used by the ``natural`` data set.
+NATURAL_IMAGE_FILES = ("astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg",
+                       "ihc.png", "motorcycle_left.png", "retina.jpg", "rocket.jpg")
 
 IMAGE_SHAPE = (32, 32, 3)  # shape of synthetic / natural / CIFAR-10 images
 _DEFAULT_INPUT_DIM = 3072
@@ -466,9 +469,13 @@ class CorrelatedGaussianSource(InputSource):
 
 
 def _natural_image_paths() -> list[Path]:
-    import matplotlib
+    from importlib.resources import files
 
-    base = Path(matplotlib.get_data_path()) / "sample_data"
+    try:
+        base = Path(str(files("skimage") / "data"))
+    except ModuleNotFoundError:
+        raise InputDataError("natural: scikit-image is not installed; install the project "
+                             "(pip install -e .) or choose another dataset") from None
     return [base / f for f in NATURAL_IMAGE_FILES]
 
 
@@ -492,7 +499,11 @@ def _box_downsample(img: np.ndarray, factor: int) -> np.ndarray:
 
 
 class NaturalImageSource(InputSource):
-    """Random 32x32x3 crops (float RGB in [0, 255]) of photographs shipped with matplotlib."""
+    """Random 32x32x3 crops (float RGB in [0, 255]) of scikit-image's bundled photographs.
+
+    ``images`` (optional) replaces the photographs by given ``(H, W, 3)`` arrays. Pyramid
+    levels are kept in float32 (exact for box averages of uint8 pixels up to 2^-24 relative).
+    """
 
     def __init__(
         self,
@@ -514,12 +525,14 @@ class NaturalImageSource(InputSource):
         self.crop = int(crop)
         self.flip = bool(flip)
         self.levels: list[np.ndarray] = []
-        for img in images:
+        self.level_image: list[int] = []  # photograph index of each level
+        for i, img in enumerate(images):
             img = np.asarray(img, dtype=np.float64)
             for s in scales:
                 lv = _box_downsample(img, int(s))
                 if lv.shape[0] >= crop and lv.shape[1] >= crop:
-                    self.levels.append(np.ascontiguousarray(lv))
+                    self.levels.append(np.ascontiguousarray(lv, dtype=np.float32))
+                    self.level_image.append(i)
         if not self.levels:
             raise InputDataError(f"natural: no image of at least {crop}x{crop} pixels available")
         self._windows = [
@@ -533,7 +546,15 @@ class NaturalImageSource(InputSource):
         rng = _check_rng(rng)
         c = self.crop
         out = np.empty((batch_size, c, c, 3))
-        level = rng.integers(len(self.levels), size=batch_size)
+        # photograph uniformly, then one of its scales uniformly
+        owners = np.asarray(self.level_image)
+        photos = np.unique(owners)
+        photo = photos[rng.integers(len(photos), size=batch_size)]
+        level = np.empty(batch_size, dtype=np.int64)
+        for p in photos:
+            sel = np.flatnonzero(photo == p)
+            mine = np.flatnonzero(owners == p)
+            level[sel] = mine[rng.integers(len(mine), size=sel.size)]
         flips = rng.random(batch_size) < 0.5 if self.flip else np.zeros(batch_size, bool)
         for lv in range(len(self.levels)):
             sel = np.flatnonzero(level == lv)

@@ -521,7 +521,10 @@ def test_natural_files_are_real_photographs():
         assert p.is_file() and p.stat().st_size > 10_000
     src = I.NaturalImageSource(kernel_size=3)
     assert src.files == [str(p) for p in paths]
-    assert src.levels[0].shape == (600, 512, 3)
+    assert len(paths) == 8 and sorted(set(src.level_image)) == list(range(8))
+    assert src.levels[0].shape == (512, 512, 3)  # astronaut at full scale
+    for lv in src.levels:  # colour photographs: the channels differ
+        assert np.abs(lv[..., 0] - lv[..., 1]).mean() > 1.0
 
 
 def test_natural_crops_statistics():
