@@ -832,6 +832,7 @@ def make_input_source(
     effective_rank: float | None = None,
     basis_seed: int = 0,
     basis: str = "structured",
+    image_size: int | None = None,
 ) -> InputSource:
     """Build the input source of an experiment (load data once; call ``.sample`` per simulation).
 
@@ -839,7 +840,10 @@ def make_input_source(
     ``gaussian``/``correlated`` with ``kernel_size == 1`` (other data sets have a fixed D and
     accept only the default). ``effective_rank`` (default min(10, D), in [1, D]) applies only to
     ``correlated``; ``basis_seed`` and ``basis`` ("structured" or "haar") fix its random
-    eigenbasis (see :class:`CorrelatedGaussianSource`).
+    eigenbasis (see :class:`CorrelatedGaussianSource`). ``image_size`` (default 32) sets the
+    side of the square images of ``gaussian``, ``correlated`` and ``natural`` when
+    ``kernel_size > 1`` (e.g. 16 for 8x8 feature maps after the stride-2 stem); CIFAR-10 and
+    MNIST keep their native sizes.
     """
     if not isinstance(dataset, str) or dataset not in DATASETS:
         raise InputDataError(f"dataset={dataset!r} is not one of {', '.join(DATASETS)}")
@@ -856,7 +860,16 @@ def make_input_source(
         raise InputDataError(
             f"effective_rank={effective_rank!r} applies only to dataset='correlated'"
         )
-    shape = (input_dim,) if kernel_size == 1 else IMAGE_SHAPE
+    if image_size is not None:
+        if isinstance(image_size, bool) or not isinstance(image_size, int | np.integer) \
+                or image_size < 1:
+            raise InputDataError(f"image_size={image_size!r} must be an integer >= 1")
+        if kernel_size == 1 or dataset in ("cifar10", "mnist"):
+            raise InputDataError(
+                f"image_size={image_size} is only settable for gaussian/correlated/natural with "
+                "kernel_size > 1 (flattened inputs and CIFAR-10/MNIST have fixed shapes)")
+    side = IMAGE_SHAPE[0] if image_size is None else int(image_size)
+    shape = (input_dim,) if kernel_size == 1 else (side, side, IMAGE_SHAPE[2])
     if dataset == "gaussian":
         return GaussianSource(shape)
     if dataset == "correlated":
@@ -864,7 +877,7 @@ def make_input_source(
         r = min(_DEFAULT_EFFECTIVE_RANK, dim) if effective_rank is None else effective_rank
         return CorrelatedGaussianSource(shape, r, basis_seed=basis_seed, basis=basis)
     if dataset == "natural":
-        return NaturalImageSource(kernel_size=kernel_size)
+        return NaturalImageSource(kernel_size=kernel_size, crop=side)
     if dataset == "cifar10":
         return ArraySource("cifar10", load_cifar10(data_dir), kernel_size=kernel_size)
     return ArraySource("mnist", load_mnist(data_dir), kernel_size=kernel_size)

@@ -50,6 +50,7 @@ __all__ = [
     "moment_symbols",
     "noise_relative_variance",
     "one_dimensional_increment_limit",
+    "one_dimensional_realised_increment",
     "relu_conditional_moments",
     "resnet_branch_mu2",
     "resnet_chi_product",
@@ -501,6 +502,24 @@ def _l5() -> Derivation:
     chi = const["slope"] * lay
     inc = sp.series((chi.subs(lay, lay + 1) / chi) ** 2, lay, sp.oo, 3).removeO()
     width_shift = sp.log(sp.sqrt(n1 / n2))
+    # Realised increment on the one-dimensional branch (conv, high-rank noise patches): per
+    # layer (delta chi)^2 = A / B with A = (2/N) sum_c s_c a_c (noise ratio), B = (2/N) sum_c
+    # s_c b_c (signal ratio), s_c ~ Bernoulli(1/2) the channel's on/off state shared by both,
+    # a_c -> 1 (w^T D w / E, D of very large rank), b_c = (w.m)^2/|m|^2 ~ chi^2_1. Second-order
+    # delta method for E sqrt(A/B) with relative fluctuations (alpha, beta) of A and B.
+    alpha, beta, nn = sp.symbols("alpha beta N", positive=True)
+    f = sp.sqrt((1 + alpha) / (1 + beta))
+    d = {v: sp.diff(f, *v).subs({alpha: 0, beta: 0}) for v in ((alpha, alpha), (beta, beta),
+                                                               (alpha, beta))}
+    g = sp.Symbol("g", real=True)
+    gauss = sp.exp(-g**2 / 2) / sp.sqrt(2 * sp.pi)
+    e_b2 = sp.integrate(g**4 * gauss, (g, -sp.oo, sp.oo))  # E chi^2_1 squared = 3
+    p_on = sp.Rational(1, 2)
+    var_a = 4 * (p_on * 1 - p_on**2) / nn  # E (s a)^2 = p, E s a = p
+    var_b = 4 * (p_on * e_b2 - p_on**2) / nn
+    cov_ab = 4 * (p_on * 1 - p_on**2) / nn  # E s^2 a b = p E a E b
+    bias = sp.simplify(d[(alpha, alpha)] / 2 * var_a + d[(beta, beta)] / 2 * var_b
+                       + d[(alpha, beta)] * cov_ab)
     return Derivation(
         statement=(
             "Vanilla ReLU nets take the 'one-dimensional signal' branch: delta chi -> 1 forces "
@@ -511,8 +530,12 @@ def _l5() -> Derivation:
             "chi_asymptotic": chi,
             "delta_chi_sq_asymptotic": sp.simplify(inc),
             "width_log_chi_shift": width_shift,
+            "realised_increment_bias_1d": bias,
         },
-        assumptions=("mean field: infinite width FC", "saturation: l/N >~ 0.3, radial floor (S6)"),
+        assumptions=("mean field: infinite width FC", "saturation: l/N >~ 0.3, radial floor (S6)",
+                     "realised bias: one-dimensional signal (each channel on or off over the "
+                     "data), noise patches of very large effective rank (conv), second order "
+                     "in 1/N"),
         evaluate=_l5_evaluate,
         headline={
             "chi_slope": _f(const["slope"]),
@@ -650,6 +673,22 @@ def one_dimensional_increment_limit() -> float:
     r"""L5 (a): on the one-dimensional branch every :math:`y_c` keeps one sign,
     :math:`\rho\to1`, so L4's :math:`\delta\chi=\sqrt{2/(1+\rho)}\to1`."""
     return float(vanilla_increment(1.0))
+
+
+def one_dimensional_realised_increment(n: int | float) -> float:
+    r"""L5 (a), finite width: sim mean of the *realised* :math:`\delta\chi^l` on the
+    one-dimensional branch of a conv net, :math:`1+\frac{3}{2N}` to second order.
+
+    :math:`(\delta\chi)^2=A/B` with noise ratio :math:`A` (relative variance :math:`1/N`,
+    the conv rate of L3), signal ratio :math:`B` (:math:`5/N`: a channel is on with
+    probability 1/2 and then carries :math:`(w\cdot m)^2\sim\chi^2_1`) and covariance
+    :math:`1/N` from the shared on/off state, so
+    :math:`\mathbb E\sqrt{A/B}\approx1-\tfrac18\tfrac1N+\tfrac38\tfrac5N-\tfrac14\tfrac1N`
+    (``realised_increment_bias_1d`` of L5). The band of L5 (c2) is centred here, not at 1.
+    """
+    expr = _expression("L5", "realised_increment_bias_1d")
+    (sym,) = expr.free_symbols
+    return 1.0 + float(expr.subs(sym, float(n)))
 
 
 def saturated_width_shift(width_ratio: float = 4.0) -> float:

@@ -128,8 +128,10 @@ class Context:
         else:
             in_desc = dict(inputs)
             source = make_input_source(**inputs)
+        opts = dataclasses.asdict(options)
+        opts.pop("threads")  # results do not depend on the thread count
         config = {"network": net.to_dict(), "inputs": in_desc, "batch_size": batch_size,
-                  "num_sims": num_sims, "options": dataclasses.asdict(options)}
+                  "num_sims": num_sims, "options": opts}
         seed = _stable_int(self.seed, config)
         key = config_key({**config, "seed": seed})
         t0 = time.perf_counter()
