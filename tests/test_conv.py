@@ -59,6 +59,17 @@ def test_conv2d_matches_direct_oracle(boundary, stride, k):
                                conv_oracle(x, kernel, stride, boundary), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("boundary", spec.BOUNDARIES)
+def test_patches_times_kernel_is_the_convolution(boundary):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 6, 6, 3))
+    kernel = rng.standard_normal((3, 3, 3, 4))
+    p = conv.patches(x, 3, 2, boundary)
+    assert p.shape == (2 * 9, 27)
+    np.testing.assert_allclose(p @ kernel.reshape(27, 4),
+                               conv_oracle(x, kernel, 2, boundary).reshape(-1, 4), atol=1e-12)
+
+
 def test_conv2d_non_square_maps_and_chunking(monkeypatch):
     # several maps per chunk and a final partial chunk; results independent of the chunking
     rng = np.random.default_rng(3)

@@ -19,6 +19,7 @@ from verify.panels import FigureSection
 #: Modules that register reproductions (one per paper).
 REPRODUCTION_MODULES = (
     "verify.reproduce_labatie",
+    "verify.reproduce_labatie_conv",
     "verify.reproduce_luther_seung",
     "verify.reproduce_yang_schoenholz",
 )

@@ -688,3 +688,22 @@ def test_bn_relu_increment_from_sq_matches_the_per_channel_form():
     np.testing.assert_allclose(got, exact, rtol=1e-14)
     assert labatie.bn_relu_increment_from_sq(2 / np.pi) == pytest.approx(
         labatie.bn_relu_increment_gaussian(), rel=1e-14)
+
+
+def test_one_dimensional_realised_increment_is_three_over_two_n():
+    # exact symbolic second-order term, and a Monte Carlo oracle of the model it assumes:
+    # per channel s ~ Bernoulli(1/2) (on/off, shared), b = g^2 (signal, chi^2_1), a = 1
+    # (noise of very large rank); realised increment sqrt(A / B), A = 2/N sum s a, B = 2/N sum s b
+    sym = next(iter(labatie._expression("L5", "realised_increment_bias_1d").free_symbols))
+    assert sp.simplify(labatie._expression("L5", "realised_increment_bias_1d")
+                       - sp.Rational(3, 2) / sym) == 0
+    assert labatie.one_dimensional_realised_increment(128) == pytest.approx(1 + 1.5 / 128)
+    n, reps = 512, 40_000
+    rng = np.random.default_rng(0)
+    s = rng.random((reps, n)) < 0.5
+    b = rng.standard_normal((reps, n)) ** 2
+    ratio = np.sqrt(s.sum(axis=1) / (s * b).sum(axis=1))
+    # MC SE of the mean: sd(ratio) ~ sqrt(6/N)/2 / sqrt(reps) ~ 2.7e-4; third-order terms
+    # are O(N^-2) ~ 4e-6: tolerance 5 SE
+    se = ratio.std() / math.sqrt(reps)
+    assert abs(ratio.mean() - labatie.one_dimensional_realised_increment(n)) < 5 * se
