@@ -107,15 +107,16 @@ def build_fig3_conv(fidelity: str, seed: int, cache: SimulationCache | None) -> 
     per = runs["periodic"]
     d = per.depth
     realised, predicted = vanilla_increment_pair(per, labatie.vanilla_increment)
+    limit = labatie.one_dimensional_realised_increment(w)
     tag = f"vanilla conv N={w}, {_maps(img)} maps"
     p1 = Panel(f"Fig 3a (conv): δχ^l = χ(loc3)/χ(loc1), {tag}, periodic", "layer l", "δχ^l",
                caption="L4: (δχ^l)^2 = 2/(1 + ρ^l) with ρ^l from the measured pre-activations "
                        "(channels pooled over batch and positions; sim mean); L5: δχ^l → 1 "
-                       f"(realised value 1 + 3/(2N) = {labatie.one_dimensional_realised_increment(w):.4f})",
+                       f"(realised value 1 + 3/(2N) = {limit:.4f})",
                overlay="chi_loc3 / chi_loc1", network="vanilla")
     p1.simulation(d, realised, "simulation")
     p1.theory(d, predicted.mean(axis=0), "L4: sqrt(2/(1+ρ^l)), measured ρ")
-    p1.theory(d, labatie.one_dimensional_realised_increment(w), "L5: 1 + 3/(2N)")
+    p1.theory(d, limit, "L5: 1 + 3/(2N)")
     p2 = Panel(f"Fig 3b (conv, C-bc): r_eff(x^l) (loc3), {tag}, by boundary", "layer l",
                "r_eff(x^l)", logy=True,
                caption="L5: r_eff(x) → 1 for periodic and symmetric boundaries; zero padding "
