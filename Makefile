@@ -27,6 +27,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_benchmarks.py
+	$(PY) bench/bench_conv.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -487,12 +487,20 @@ def render(mach: dict[str, Any], load_start: str, load_end: str, started: str, e
     return "\n".join(L)
 
 
+KEPT_BEGIN, KEPT_END = "<!-- bench_conv:begin -->", "<!-- bench_conv:end -->"
+
+
 def keep_notes(path: Path) -> str:
+    """The parts of an existing output that other scripts own: the convolution section written
+    by `bench/bench_conv.py` (between its markers) and the hand-written ``## Notes``."""
     if not path.exists():
         return ""
     text = path.read_text()
+    kept = ""
+    if KEPT_BEGIN in text and KEPT_END in text:
+        kept = text[text.index(KEPT_BEGIN): text.index(KEPT_END) + len(KEPT_END)] + "\n\n"
     i = text.find("\n## Notes")
-    return text[i + 1:].rstrip() + "\n" if i >= 0 else ""
+    return kept + (text[i + 1:].rstrip() + "\n" if i >= 0 else "")
 
 
 def main() -> None:
@@ -567,7 +575,7 @@ def main() -> None:
         notes = keep_notes(args.out)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(md + ("\n" + notes if notes else ""))
-        log(f"wrote {args.out}" + (" (kept its ## Notes section)" if notes else ""))
+        log(f"wrote {args.out}" + (" (kept its conv section and ## Notes)" if notes else ""))
     if args.json:
         payload = {
             "started_utc": started, "elapsed_s": elapsed, "quick": args.quick, "rounds": rounds,
