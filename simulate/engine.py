@@ -296,7 +296,12 @@ def _sample_geometry(gram_s: np.ndarray, N: int) -> dict[str, float]:
     }
 
 
-def _spectra(state: _State) -> dict[str, np.ndarray]:
+#: Most patches a conv ``spectra`` record may pool (its cost is an eigendecomposition of the
+#: (B n^2) x (B n^2) patch Gram matrix).
+MAX_SPECTRA_PATCHES = 4096
+
+
+def _spectra(state: _State, patch: Conv | None = None) -> dict[str, np.ndarray]:
     """Signal covariance eigenvalues and normalised noise energy along their eigenvectors.
 
     With ``C`` the signal covariance over the batch and ``D = E_a dx_a dx_a^T`` the noise
@@ -304,11 +309,36 @@ def _spectra(state: _State) -> dict[str, np.ndarray]:
     and ``noise_proj`` (``u_i^T D u_i / tr D`` for the matching unit eigenvectors ``u_i``):
     the inputs of the L7 integral for ``delta_BN chi``. Null directions carry the remaining
     noise energy ``1 - sum(noise_proj)``.
+
+    Convolutional state (``patch``: the Conv layer that follows this measurement): ``C`` and
+    ``D`` are the ``K x K`` (``K = k^2 N``) covariance and second moment of the ``M = B n^2``
+    patches that layer sees (its boundary and stride), THEORY.md L7 (a); both come from the
+    ``2M x 2M`` Gram matrix of the signal and tangent patches, so the record has length ``M``
+    (at most `MAX_SPECTRA_PATCHES`).
     """
-    B, N = state.B, state.N
-    if B > N:
-        raise ConfigError("families='spectra' needs batch_size <= width")
-    g = state.gram()
+    if patch is None:
+        B, N = state.B, state.N
+        if B > N:
+            raise ConfigError("families='spectra' needs batch_size <= width")
+        g = state.gram()
+    else:
+        assert state.spatial is not None
+        H, W = state.spatial
+        src_i = conv.source_index(H, patch.kernel_size, patch.stride, patch.boundary)
+        src_j = src_i if W == H else conv.source_index(W, patch.kernel_size, patch.stride,
+                                                       patch.boundary)
+        per_map = src_i.shape[0] * src_j.shape[0]
+        B = state.maps * per_map
+        if B > MAX_SPECTRA_PATCHES:
+            raise ConfigError(
+                f"families='spectra' at conv needs batch_size x H x W <= {MAX_SPECTRA_PATCHES} "
+                f"patches (got {state.maps} x {src_i.shape[0]} x {src_j.shape[0]} = {B})")
+        P = np.empty((state.R // (H * W) * per_map, patch.kernel_size ** 2 * state.N),
+                     dtype=state.Z.dtype)
+        conv.pack_patches(state.Z, 0, state.R // (H * W), H, W, src_i, src_j, P)
+        blas_syrk = blas.ssyrk if P.dtype == np.float32 else blas.dsyrk
+        g = np.asarray(blas_syrk(1.0, P.T, trans=1, lower=0), dtype=np.float64)
+        g = np.triu(g) + np.triu(g, 1).T
     gs = g[:B, :B]
     rm = gs.mean(axis=0)
     gc = gs - rm[None, :] - rm[:, None] + rm.mean()
@@ -340,7 +370,7 @@ class _Recorder:
 
 
 def _measure(state: _State, m: Measure, j: int, rec: _Recorder, opts: EngineOptions,
-             threads: int = 1) -> None:
+             threads: int = 1, patch: Conv | None = None) -> None:
     B = state.B
     mom = kernels.state_moments(state.Z, B, state.tangent)
     loc = m.loc
@@ -364,8 +394,9 @@ def _measure(state: _State, m: Measure, j: int, rec: _Recorder, opts: EngineOpti
         geo = _sample_geometry(_block_gram(state, slice(0, B)), state.N)
         for k, v in geo.items():
             rec.put(f"{k}_signal_{loc}", j, v)
-    if "spectra" in opts.families and state.tangent:
-        for k, v in _spectra(state).items():
+    if "spectra" in opts.families and state.tangent and (state.spatial is None
+                                                         or patch is not None):
+        for k, v in _spectra(state, patch).items():
             rec.put(f"{k}_{loc}", j, v)
 
 
@@ -497,11 +528,11 @@ class Propagator:
             if opts.backward:
                 raise ConfigError("backward=True is not supported for convolutional networks "
                                   "(gradients are implemented for dense layers only)")
-            extra = [f for f in opts.families if f != "moments"]
+            extra = [f for f in opts.families if f not in ("moments", "spectra")]
             if extra:
                 raise ConfigError(
                     f"families={tuple(opts.families)!r} is not allowed for convolutional "
-                    "networks; only 'moments' is measured at conv"
+                    "networks; 'moments' and 'spectra' are measured at conv"
                 )
         self.threads = opts.threads or conv.default_threads()
         self.path_counts = {"dense": 0, "fast": 0}
@@ -621,10 +652,14 @@ class Propagator:
         tape: _Tape | None,
         rec: _Recorder,
     ) -> None:
-        for layer in layers:
+        layers = tuple(layers)
+        for i, layer in enumerate(layers):
             if isinstance(layer, Measure):
                 if j is not None:
-                    _measure(state, layer, j, rec, self.opts, self.threads)
+                    # conv spectra are taken where a Conv follows (its patches: L7's C, D)
+                    nxt = layers[i + 1] if i + 1 < len(layers) else None
+                    _measure(state, layer, j, rec, self.opts, self.threads,
+                             nxt if isinstance(nxt, Conv) else None)
                     if tape is not None:
                         tape.ops.append(("measure", layer.loc, j))
             elif isinstance(layer, Dense):

@@ -314,3 +314,47 @@ def test_same_seed_same_conv_arrays():
                        quiet=True, seed=2)
     np.testing.assert_array_equal(a["mu2_signal_loc3"], b["mu2_signal_loc3"])
     assert not np.array_equal(a["mu2_signal_loc3"], c["mu2_signal_loc3"])
+
+
+@pytest.mark.parametrize("boundary", spec.BOUNDARIES)
+def test_conv_spectra_are_the_patch_covariance_of_the_next_conv(boundary):
+    # L7's C, D at conv: the K x K (K = k^2 N) covariance and noise second moment of the
+    # M = B n^2 patches the following conv sees; the record (from the 2M x 2M patch Gram
+    # matrix) against eigh of the K x K matrices built from the stem output
+    B, C0, C = 3, 2, 5
+    stem = spec.conv_stem(C, 3, boundary)
+    net = spec.Network((spec.Measure("loc1"), spec.Conv(kernel_size=3, boundary=boundary),
+                        spec.Measure("o")), 1, stem=stem)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((B, 8, 8, C0))
+    dx = rng.standard_normal(x.shape)
+    opts = EngineOptions(dtype="float64", families=("moments", "spectra"))
+    rec, _ = Propagator(net, opts).run(x, dx, GaussianStream(7))
+    assert "cov_eigvals_o" not in rec  # no conv follows: no patch spectra there
+    k0 = _draw_kernel(GaussianStream(7), 3, C0, C, 1.0)
+    h = conv_oracle(x, k0, 2, boundary)
+    dh = conv_oracle(dx, k0, 2, boundary)
+    p = conv.patches(h, 3, 1, boundary)
+    dp = conv.patches(dh, 3, 1, boundary)
+    m = p.shape[0]
+    pc = p - p.mean(axis=0)
+    cov = pc.T @ pc / m
+    dmom = dp.T @ dp / m
+    w, u = np.linalg.eigh(cov)
+    w, u = w[::-1], u[:, ::-1]
+    r = int(np.sum(w > w[0] * 1e-10))
+    lam = rec["cov_eigvals_loc1"][0]
+    proj = rec["noise_proj_loc1"][0]
+    assert lam.shape == (m,) and proj.shape == (m,)
+    np.testing.assert_allclose(lam[:r], w[:r], rtol=1e-9, atol=1e-12 * w[0])
+    np.testing.assert_allclose(lam[r:], 0.0, atol=1e-9 * w[0])
+    expected = np.einsum("ki,kl,li->i", u[:, :r], dmom, u[:, :r]) / np.trace(dmom)
+    np.testing.assert_allclose(proj[:r], expected, rtol=1e-7, atol=1e-12)
+
+
+def test_conv_spectra_refuse_too_many_patches():
+    net = spec.bn_ff(4, 1, kernel_size=3)
+    opts = EngineOptions(families=("moments", "spectra"))
+    with pytest.raises(ConfigError, match="batch_size x H x W <= 4096"):
+        Propagator(net, opts).run(np.ones((17, 32, 32, 3)), np.ones((17, 32, 32, 3)),
+                                  GaussianStream(0))

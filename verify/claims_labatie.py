@@ -73,17 +73,65 @@ BN_FF_SIZES = {
     "standard": {"bn_width": 512, "bn_batch": 64, "bn_depth": 200, "bn_sims": 200},
     "paper": {"bn_width": 512, "bn_batch": 64, "bn_depth": 200, "bn_sims": 1000},
 }
+#: The conv bn_ff runs (L6, L8, L9, L13 (c2)): LeCun 3x3 stride-2 stem, then He 3x3 conv + BN
+#: + ReLU, depth 200, on fresh natural-photograph crops of ``cbn_image`` pixels, one run per
+#: boundary of `CONV_BN_BOUNDARIES`. quick/standard: N = 128, 8x8 maps, B = 4 (M = B n^2 = 256
+#: atoms per channel; ~0.6 s per simulation on 2 cores, measured); paper: Fig 4 / C-bc (N = 512,
+#: 16x16 maps, B = 64). N = 64 was measured too and rejected: the O(1/N) bias of the L6 identity
+#: reached +0.006 +- 0.002 on the l = 91..110 window (zero padding), against the 0.005 margin;
+#: at N = 128 every window is within +0.002.
+CONV_BN_SIZES = {
+    "quick": {"cbn_width": 128, "cbn_batch": 4, "cbn_image": 16, "cbn_sims": 30},
+    "standard": {"cbn_width": 128, "cbn_batch": 4, "cbn_image": 16, "cbn_sims": 60},
+    "paper": {"cbn_width": 512, "cbn_batch": 64, "cbn_image": 32, "cbn_sims": 200},
+}
+CONV_BN_BOUNDARIES = ("periodic", "zero_padding")
+for _f in BN_FF_SIZES:
+    BN_FF_SIZES[_f].update(CONV_BN_SIZES[_f])
+#: The conv spectra run (L7 (c3) at conv): periodic conv bn_ff at the L6 conv width, with the
+#: K x K patch covariance C and noise second moment D at loc1 (K = 9N), measured every
+#: ``cspec_every`` layers. The record's cost is an eigendecomposition of the (B n^2)^2 patch
+#: Gram matrix, so the paper row keeps N = 512 and 16x16 maps but pools B = 8 maps (M = 2048).
+CONV_SPECTRA_SIZES = {
+    "quick": {"cspec_width": 128, "cspec_batch": 4, "cspec_image": 16, "cspec_sims": 30,
+              "cspec_every": 10},
+    "standard": {"cspec_width": 128, "cspec_batch": 4, "cspec_image": 16, "cspec_sims": 60,
+                 "cspec_every": 10},
+    "paper": {"cspec_width": 512, "cspec_batch": 8, "cspec_image": 32, "cspec_sims": 100,
+              "cspec_every": 20},
+}
+
+
+def conv_bn_ff_run(ctx: Context, size: Mapping[str, Any], boundary: str) -> SimulationResults:
+    """A conv bn_ff run (`CONV_BN_SIZES`) with ``boundary``: every layer, moments only."""
+    net = spec.bn_ff(size["cbn_width"], size["bn_depth"], kernel_size=3, boundary=boundary)
+    opts = EngineOptions(compute_reff_signal=False, compute_reff_noise=False)
+    return ctx.simulate(net, natural_images(size["cbn_image"]), batch_size=size["cbn_batch"],
+                        num_sims=size["cbn_sims"], options=opts,
+                        name=f"bn_ff conv {boundary} N={size['cbn_width']}")
+
+
+def conv_spectra_run(ctx: Context, size: Mapping[str, Any]) -> SimulationResults:
+    """The periodic conv bn_ff run with patch spectra at loc1 (`CONV_SPECTRA_SIZES`)."""
+    net = spec.bn_ff(size["cspec_width"], size["bn_depth"], measure_every=size["cspec_every"],
+                     kernel_size=3, boundary="periodic")
+    opts = EngineOptions(families=("moments", "spectra"), compute_reff_signal=False,
+                         compute_reff_noise=False)
+    return ctx.simulate(net, natural_images(size["cspec_image"]),
+                        batch_size=size["cspec_batch"], num_sims=size["cspec_sims"],
+                        options=opts, name=f"bn_ff conv spectra N={size['cspec_width']}")
+
+
+def conv_bn_label(size: Mapping[str, Any]) -> str:
+    """Sizes of the conv bn_ff runs, for descriptions and captions."""
+    m = size["cbn_image"] // 2
+    return (f"conv bn_ff N={size['cbn_width']}, {m}x{m} maps, B={size['cbn_batch']}, natural "
+            f"crops, {size['cbn_sims']} sims")
 
 
 # ============================================================================================
 # L1–L5: vanilla He–ReLU nets (FC, and 3x3 convolutions for L1, L3 (c3), L5 (c1-c3))
 # ============================================================================================
-#: Reason of the BN conv criteria not registered yet (the simulator has convolutions; the conv
-#: bn_ff criteria of L6-L9 and L13 (c2) are the next step of issue 10).
-CONV_BN_PENDING = ("the conv version of this BN criterion is not registered yet (the conv bn_ff "
-                   "runs of L6-L9, L13 are the next step of issue 10); the fully-connected "
-                   "analogue runs instead")
-
 #: The fixed input batch of the shared vanilla runs (L2.3, L3.4, L4.2, L5): B = 64 standardised
 #: Gaussian inputs of dimension 3072, drawn once per run seed, so that the mean-field chi of L5
 #: (c5) is computed on exactly the inputs the simulations see.
@@ -1189,6 +1237,35 @@ L6_WINDOWS = ((1, 1), (2, 20), (41, 60), (91, 110), (181, 200))
 L6_WINDOW_TOL = 0.005
 
 
+def _l6_windows(res: SimulationResults, th: Theory, ctx: Context, rng: np.random.Generator,
+                tag: str, windows: Sequence[tuple[int, int]], bias_reason: str
+                ) -> tuple[list[C.Criterion], np.ndarray, np.ndarray]:
+    """L6.1 on depth ``windows`` of one run: the paired mean of realised minus predicted
+    delta_phi chi per window, an equivalence with `L6_WINDOW_TOL` (0.005 at a single layer).
+    Returns (criteria, realised (S, P), predicted (S, P))."""
+    realised = np.exp(res["log_chi_loc4"] - res["log_chi_loc3"])
+    predicted = th.delta_phi(res["nu1_abs_sq_signal_loc3"])
+    out = []
+    for lo, hi in windows:
+        if hi > res.depth[-1]:
+            continue
+        cols = slice(depth_index(res.depth, lo), depth_index(res.depth, hi) + 1)
+        diff = (realised[:, cols] - predicted[:, cols]).mean(axis=1)
+        est = stats.mean_estimate(diff, rng, n_resamples=ctx.n_resamples)
+        where = f"l={lo}" if lo == hi else f"l={lo}..{hi}"
+        tol = 0.005 if lo == hi else L6_WINDOW_TOL
+        out.append(C.equivalence(
+            f"L6.1[{tag}{where}]", f"delta_phi chi - sqrt(2/(2 - E_c nu1^2)) at {where}, paired "
+            f"mean{', ' + tag.strip() if tag else ''}", est, 0.0, tol,
+            f"THEORY.md L6 (c1): 0.005, a dominating-term identity; {bias_reason}"
+            + ("" if lo == hi else "; on 20-layer windows (paired-mean SE 0.0003-0.0007 at "
+               "quick FC, 0.0007-0.0012 conv, heavier-tailed deep), 0.005 > bias + 3 SE"),
+            res.num_sims,
+            perturbation=C.Perturbation.shift(float(predicted[:, cols].mean()),
+                                              "the predicted increment sqrt(2/(2 - nu1^2))")))
+    return out, realised, predicted
+
+
 @claim(
     "L6",
     title="BN: (delta_phi chi)^2 = 2/(2 - nu1(|z|)^2); Gaussian delta_phi chi = 1.211174",
@@ -1216,35 +1293,25 @@ L6_WINDOW_TOL = 0.005
                 "the windows (THEORY.md: 0.005; TOST; Holm across depths and claims)",
         "L6.2": "layer 1, i.i.d. Gaussian inputs: sim mean of delta_phi chi^1 within 0.01 of "
                 "1.211174",
+        "L6.1[conv]": "the same paired identity on the 20-layer windows of conv bn_ff nets, "
+                      "periodic and zero padding (the zero-padding run is L13 (c2)'s 'L6 "
+                      "passes unchanged')",
     },
     setup="bn_ff FC (LeCun stem, He dense, BN eps=1e-3, ReLU), Gaussian inputs D=3072; "
-          "delta_phi chi^l = chi_loc4 / chi_loc3; E_c nu1(|z_c|)^2 at loc3.",
+          "delta_phi chi^l = chi_loc4 / chi_loc3; E_c nu1(|z_c|)^2 at loc3. Conv (Fig 4, "
+          "C-bc): bn_ff with 3x3 He convs, periodic and zero padding, natural crops; quick/"
+          "standard N=128, 8x8 maps, B=4; paper N=512, 16x16 maps, B=64 (nu1 per channel over "
+          "B n^2 samples).",
     caveats="A dominating-term identity: per simulation the realised increment fluctuates by "
             "O(N^-1/2) around it; the mean over simulations is unbiased up to O(1/N).",
 )
 def _l6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     res = bn_ff_run(ctx, size)
-    realised = np.exp(res["log_chi_loc4"] - res["log_chi_loc3"])
-    predicted = th.delta_phi(res["nu1_abs_sq_signal_loc3"])
     n = res.num_sims
-    out = []
     rng = ctx.rng("L6")
-    for lo, hi in L6_WINDOWS:
-        if hi > res.depth[-1]:
-            continue
-        cols = slice(depth_index(res.depth, lo), depth_index(res.depth, hi) + 1)
-        diff = (realised[:, cols] - predicted[:, cols]).mean(axis=1)
-        est = stats.mean_estimate(diff, rng, n_resamples=ctx.n_resamples)
-        where = f"l={lo}" if lo == hi else f"l={lo}..{hi}"
-        tol = 0.005 if lo == hi else L6_WINDOW_TOL
-        out.append(C.equivalence(
-            f"L6.1[{where}]", f"delta_phi chi - sqrt(2/(2 - E_c nu1^2)) at {where}, paired mean",
-            est, 0.0, tol, "THEORY.md L6 (c1): 0.005, a dominating-term identity; the O(1/N) "
-            "bias of a ratio of channel averages is < 1e-3 at N=512 (measured +0.0002..+0.0006)"
-            + ("" if lo == hi else "; on 20-layer windows (paired-mean SE 0.0003-0.0007 at "
-               "quick, heavier-tailed deep), 0.005 > bias + 5 SE"), n,
-            perturbation=C.Perturbation.shift(float(predicted[:, cols].mean()),
-                                              "the predicted increment sqrt(2/(2 - nu1^2))")))
+    out, realised, predicted = _l6_windows(
+        res, th, ctx, rng, "", L6_WINDOWS, "the O(1/N) bias of a ratio of channel averages is "
+        "< 1e-3 at N=512 (measured +0.0002..+0.0006)")
     ctx.panel("delta_phi chi: realised vs 2/(2 - nu1^2)", "layer l", "delta_phi chi^l",
               overlay="chi_loc4 / chi_loc3", network="bn_ff") \
         .simulation(res.depth, realised, "realised chi_loc4 / chi_loc3") \
@@ -1256,7 +1323,21 @@ def _l6(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         "L6.2", "sim mean of delta_phi chi^1 (Gaussian z)", est, th.delta_phi_gaussian(), 0.01,
         "THEORY.md L6 (c2): z_c is a standardised sample of B Gaussians; its nu1 differs from "
         "sqrt(2/pi) by O(1/B)", n))
+    # conv (Fig 4 / C-bc): the windows only; a single layer's paired difference has a
+    # per-simulation sd of ~0.025 at N = 128, B = 4 (SE 0.005 at 30 sims: undecidable at 0.005)
+    p = ctx.panel("L6 (Fig 4, conv): delta_phi chi, realised vs 2/(2 - nu1^2), by boundary",
+                  "layer l", "delta_phi chi^l", caption=conv_bn_label(size))
+    for b in CONV_BN_BOUNDARIES:
+        cres = conv_bn_ff_run(ctx, size, b)
+        crit, real_c, pred_c = _l6_windows(
+            cres, th, ctx, rng, f"conv {b} ", L6_WINDOWS[1:],
+            f"conv {b} N={size['cbn_width']}: the O(1/N) bias of the ratio of channel averages "
+            "measured +0.0000..+0.0019 on 20 sims (N=64: up to +0.006, hence N >= 128)")
+        out += crit
+        p.simulation(cres.depth, real_c, f"{b}: realised")
+        p.simulation(cres.depth, pred_c, f"{b}: from measured nu1")
     return out
+
 
 # ============================================================================================
 # Helpers
@@ -1510,8 +1591,9 @@ def increments(res: SimulationResults, num: str, den: str) -> np.ndarray:
 # ============================================================================================
 L7_KS = (100, 512, 4608)
 L7_RS = (8, 20, 50)
-#: Tolerance of L7.3, the signed mean relative error (reason in the check).
+#: Tolerance of L7.3, the signed mean relative error (reason in the check), FC and conv.
 L7_SIGNED_TOL = 0.002
+L7_CONV_SIGNED_TOL = 0.003
 
 
 @claim(
@@ -1524,7 +1606,7 @@ L7_SIGNED_TOL = 0.002
         "delta_bn_sq": labatie.delta_bn_sq_from_spectra,
         "delta_bn_floor": 1.0,
     },
-    sizes=_merge(BN_FF_SIZES, SPECTRA_SIZES, MC_SIZES),
+    sizes=_merge(BN_FF_SIZES, SPECTRA_SIZES, MC_SIZES, CONV_SPECTRA_SIZES),
     mutations=[
         Mutation("r(K-2)/(K(r-2)) -> r/(r-2) (finite-K factor dropped)",
                  {"delta_bn_sq_rank_r": lambda r, k: np.asarray(r, float) / (np.asarray(r) - 2)}),
@@ -1554,10 +1636,15 @@ L7_SIGNED_TOL = 0.002
                 "0.2% (paired bootstrap over simulations)",
         "L7.3[MARE]": "THEORY.md (c3) as stated: mean over depths of |sim mean realised "
                       "delta_BN chi / sim mean of the integral - 1| below 1%",
+        "L7.3[conv]": "the same two criteria on a periodic conv bn_ff net, with the 9N x 9N "
+                      "patch covariance C and noise second moment D at loc1 (signed error "
+                      "within 0.3%)",
     },
     setup="(c1, c2) chi-square draws of w'Cw and w'Dw (exact in distribution for these C, D); "
           "(c3) bn_ff FC N=512, B=64, depth 200, spectra at loc1 every spec_every layers; "
-          "delta_BN chi = chi_loc3 / chi_loc1.",
+          "delta_BN chi = chi_loc3 / chi_loc1. Conv (c3): periodic 3x3 bn_ff on natural crops "
+          "(quick/standard N=128, 8x8 maps, B=4, every 10 layers; paper N=512, 16x16 maps, "
+          "B=8), patch spectra at loc1 from the (B n^2)^2 patch Gram matrix.",
     caveats="epsilon (1e-3) is ignored by the integral; its effect on the ratio chi_loc3/chi_loc1 "
             "cancels to first order (both mu2(dz) and mu2(z) shrink by 1 - eps/s^2).",
 )
@@ -1593,6 +1680,47 @@ def _l7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         f"(2/M) E[2g^2/(1+g^2)^3] + o(1/M) < 4/M = {4.0 / m:.3g}", na))
     # (c3) in-network
     res = spectra_run(ctx, size)
+    crit, real, pred = _l7_in_network(
+        res, th, ctx, "", L7_SIGNED_TOL,
+        "tightened from THEORY.md's 1% MARE (discrepancies table): the realised (delta_BN chi)^2 "
+        "is the mean over the N channels of (tr C/tr D) w'Dw/w'Cw, whose kernel expectation is "
+        "the integral, so the only biases are the square root (-Var/8 of the per-simulation "
+        "ratio, sd 0.8%: -3e-5) and epsilon = 1e-3 (first order cancels; < 5e-5): |bias| < "
+        "1e-4, not shifted. 0.2% = that bound plus 8 standard errors of the quick estimate "
+        "(2.4e-4, 30 simulations x 40 depths)", "N=512")
+    out += crit
+    cres = conv_spectra_run(ctx, size)
+    crit, creal, cpred = _l7_in_network(
+        cres, th, ctx, "conv ", L7_CONV_SIGNED_TOL,
+        "conv (THEORY.md: 'the relevant C is the patch covariance'): C, D are the 9N x 9N patch "
+        "matrices of loc1 (periodic: tr C / tr D = mu2(x) / mu2(dx) exactly, since every pixel "
+        "lies in 9 patches); the same biases (square root: -Var/8 with a per-simulation sd of "
+        "0.9%, -1e-5; epsilon < 5e-5): |bias| < 1e-4, not shifted; 0.3% = that bound plus 7 "
+        "standard errors of the quick estimate (4e-4: per-simulation sd of the depth mean "
+        "0.22%, 30 simulations x 20 depths, measured)",
+        f"N={size['cspec_width']}, periodic")
+    out += crit
+    ctx.panel("L7: delta_BN chi, realised vs the integral with measured C, D", "layer l",
+              "delta_BN chi^l", overlay="chi_loc3 / chi_loc1", network="bn_ff") \
+        .simulation(res.depth, real, "realised chi_loc3 / chi_loc1") \
+        .theory(res.depth, np.nanmean(pred, axis=0), "L7 integral (measured C, D at loc1), "
+                "sim mean")
+    m = size["cspec_image"] // 2
+    ctx.panel("L7 (conv): delta_BN chi, realised vs the integral with the measured patch C, D",
+              "layer l", "delta_BN chi^l",
+              caption=f"conv bn_ff N={size['cspec_width']}, periodic, {m}x{m} maps, "
+                      f"B={size['cspec_batch']}, natural crops, {size['cspec_sims']} sims") \
+        .simulation(cres.depth, creal, "realised chi_loc3 / chi_loc1") \
+        .theory(cres.depth, np.nanmean(cpred, axis=0), "L7 integral (9N x 9N patch C, D at "
+                "loc1), sim mean")
+    return out
+
+
+def _l7_in_network(res: SimulationResults, th: Theory, ctx: Context, tag: str, tol: float,
+                   tol_reason: str, where: str
+                   ) -> tuple[list[C.Criterion], np.ndarray, np.ndarray]:
+    """L7 (c3) on one spectra run: the signed mean relative error (equivalence at ``tol``) and
+    THEORY.md's MARE below 1%. Returns (criteria, realised (S, P), integral (S, P))."""
     real = increments(res, "loc3", "loc1")
     pred = np.sqrt(apply_records(th.delta_bn_sq, res["cov_eigvals_loc1"],
                                  res["noise_proj_loc1"]))
@@ -1603,36 +1731,26 @@ def _l7(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     def mare(a: np.ndarray, b: np.ndarray) -> float:
         return float(np.mean(np.abs(a.mean(axis=0) / b.mean(axis=0) - 1.0)))
 
-    est = stats.bootstrap((real, pred), signed, ctx.rng("L7.3"), method="percentile",
+    label = f"L7.3[{tag.strip()}]" if tag else "L7.3"
+    est = stats.bootstrap((real, pred), signed, ctx.rng(label), method="percentile",
                           n_resamples=ctx.n_resamples)
-    out.append(C.equivalence(
-        "L7.3", f"mean over {res.depth.size} depths of sim mean realised delta_BN chi / sim mean "
-        f"of the integral - 1 (paired)", est, 0.0, L7_SIGNED_TOL,
-        "tightened from THEORY.md's 1% MARE (discrepancies table): the realised (delta_BN chi)^2 "
-        "is the mean over the N channels of (tr C/tr D) w'Dw/w'Cw, whose kernel expectation is "
-        "the integral, so the only biases are the square root (-Var/8 of the per-simulation "
-        "ratio, sd 0.8%: -3e-5) and epsilon = 1e-3 (first order cancels; < 5e-5): |bias| < "
-        "1e-4, not shifted. 0.2% = that bound plus 8 standard errors of the quick estimate "
-        "(2.4e-4, 30 simulations x 40 depths)", res.num_sims,
-        perturbation=C.Perturbation.ratio("the L7 integral (every depth)")))
+    out = [C.equivalence(
+        label, f"mean over {res.depth.size} depths of sim mean realised delta_BN chi / sim mean "
+        f"of the integral - 1 (paired), {where}", est, 0.0, tol, tol_reason, res.num_sims,
+        perturbation=C.Perturbation.ratio("the L7 integral (every depth)"))]
 
     def mare_est(delta: float) -> Estimate:
-        return stats.bootstrap((real, pred * (1.0 + delta)), mare, ctx.rng("L7.3[MARE]"),
+        return stats.bootstrap((real, pred * (1.0 + delta)), mare, ctx.rng(f"{label}[MARE]"),
                                method="percentile", n_resamples=ctx.n_resamples)
 
     out.append(C.bound(
-        "L7.3[MARE]", f"mean abs relative error, sim means of realised delta_BN chi vs the "
-        f"integral, {res.depth.size} depths", mare_est(0.0), 0.01, "below",
-        "THEORY.md L7 (c3): 1%; the integral is the exact expectation over the N=512 kernels, "
-        "the realised value their channel average (per-simulation error ~0.8%, averaged over "
-        "simulations); the noise in the estimate only inflates it (conservative)",
+        f"L7.3[{tag}MARE]", f"mean abs relative error, sim means of realised delta_BN chi vs "
+        f"the integral, {res.depth.size} depths, {where}", mare_est(0.0), 0.01, "below",
+        "THEORY.md L7 (c3): 1%; the integral is the exact expectation over the kernels, the "
+        "realised value their channel average (averaged over simulations); the noise in the "
+        "estimate only inflates it (conservative)",
         res.num_sims, perturbation=C.Perturbation.custom(mare_est, "the L7 integral")))
-    ctx.panel("L7: delta_BN chi, realised vs the integral with measured C, D", "layer l",
-              "delta_BN chi^l", overlay="chi_loc3 / chi_loc1", network="bn_ff") \
-        .simulation(res.depth, real, "realised chi_loc3 / chi_loc1") \
-        .theory(res.depth, np.nanmean(pred, axis=0), "L7 integral (measured C, D at loc1), "
-                "sim mean")
-    return out
+    return out, real, pred
 
 
 # ============================================================================================
@@ -1655,7 +1773,7 @@ L8_PRECISION_MARGIN = 0.008
         "gamma_lower_bound": labatie.gamma_lower_bound,
         "min_increment": 1.1,
     },
-    sizes=_merge(BN_FF_SIZES, SPECTRA_SIZES),
+    sizes=_merge(BN_FF_SIZES, SPECTRA_SIZES, CONV_SPECTRA_SIZES),
     mutations=[
         Mutation("delta_BN omitted from the assembled rate (delta_BN = 1)",
                  {"assembled_rate": lambda nu1, dbn: labatie.bn_ff_assembled_rate(
@@ -1678,9 +1796,14 @@ L8_PRECISION_MARGIN = 0.008
         "L8.2": "gamma in [0.1, 0.25] (band around gamma_G = 0.19159): TOST on the band",
         "L8.3": "min over l of the sim mean of delta chi^l = chi_loc4 / chi_loc1 above 1.1",
         "L8.4": "gamma above the rigorous bound (1/2) log(2/(2 - 1/kappa_M)), M = B",
+        "L8.1[conv]": "the same on the periodic conv spectra run of L7 (c3), hat delta_BN from "
+                      "the 9N x 9N patch C, D",
+        "L8.2-4[conv]": "the same band, minimum increment and bound on the conv bn_ff runs "
+                        "(periodic, zero padding; M = B n^2)",
     },
     setup="bn_ff FC N=512, B=64, depth 200: the spectra run (c1, c2, c4) and the shared L6 run "
-          "(c3, every layer).",
+          "(c3, every layer). Conv: (c1) the L7 conv spectra run (periodic), (c2-c4) the L6 "
+          "conv bn_ff runs (N=128, 8x8 maps, B=4 at quick/standard; Fig 4 sizes at paper).",
     caveats="The assembled rate uses dominating terms (expectations of squared increments); "
             "E log of the realised increments differs by O(1/N) per layer.",
 )
@@ -1754,18 +1877,106 @@ def _l8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
               overlay="log(chi_loc4)", network="bn_ff") \
         .simulation(res.depth, res["log_chi_loc4"], "simulation") \
         .theory(x, logchi.mean() + gh.mean() * (x - x.mean()), "assembled rate hat gamma")
+    out += _l8_conv(ctx, th, size, rng)
+    return out
+
+
+#: Precision part of L8.1[conv]'s tolerance: 6 standard errors (0.16%) of the quick estimate.
+L8_CONV_PRECISION_MARGIN = 0.01
+
+
+def _l8_conv(ctx: Context, th: Theory, size: Mapping[str, Any], rng: np.random.Generator
+             ) -> list[C.Criterion]:
+    """L8 (c2)-(c4) on the conv bn_ff runs, one per boundary (Fig 4, C-bc)."""
+    lo, hi = L8_WINDOW
+    m_atoms = size["cbn_batch"] * (size["cbn_image"] // 2) ** 2
+    out = []
+    # (c1) on the conv spectra run: the assembled rate from measured nu1 and the L7 integral on
+    # the 9N x 9N patch C, D at loc1
+    res = conv_spectra_run(ctx, size)
+    win = (res.depth >= lo) & (res.depth <= hi)
+    x = res.depth[win].astype(float)
+    logchi = res["log_chi_loc4"][:, win]
+    nu1 = np.sqrt(res["nu1_abs_sq_signal_loc3"][:, win])
+    dbn = np.sqrt(apply_records(th.delta_bn_sq, res["cov_eigvals_loc1"][:, win],
+                                res["noise_proj_loc1"][:, win]))
+    gh = np.asarray(th.assembled_rate(nu1, dbn), dtype=float)
+
+    def rel(a: np.ndarray, g: np.ndarray) -> float:
+        return stats.line_slope(x, a.mean(axis=0)) / float(g.mean()) - 1.0
+
+    est = stats.bootstrap((logchi, gh), rel, rng, method="percentile",
+                          n_resamples=ctx.n_resamples)
+    cw = size["cspec_width"]
+    m_spec = size["cspec_batch"] * (size["cspec_image"] // 2) ** 2
+    real_bn_sq = increments(res, "loc3", "loc1")[:, win] ** 2
+    v_q = cw * float(np.var(real_bn_sq / dbn**2))
+    bias = float(th.log_increment_bias(cw, m_spec, float(res["mu4_signal_loc3"][:, win].mean()),
+                                       float(res["nu1_abs_sq_signal_loc3"][:, win].mean()), v_q))
+    bias_rel = bias / abs(float(gh.mean()))
+    out.append(C.equivalence(
+        "L8.1[conv]", f"gamma / hat gamma - 1 (hat gamma = {gh.mean():.4f}), l in [{lo}, {hi}], "
+        f"conv bn_ff N={cw}, periodic (the L7 conv spectra run)", est, 0.0,
+        bias_rel + L8_CONV_PRECISION_MARGIN,
+        f"as L8.1, with hat delta_BN the L7 integral on the 9N x 9N patch C, D: the derived "
+        f"O(1/N) per-layer bias with M = B n^2 = {m_spec} atoms ({bias:.2g} per layer = "
+        f"{100 * bias_rel:.2f}% of hat gamma; measured paired per-layer log(realised / "
+        f"dominating) at quick: ReLU step +7e-4 +- 6e-4, BN step -5e-4 +- 5e-4), plus "
+        f"{100 * L8_CONV_PRECISION_MARGIN:.0f}% = 6 standard errors of the quick estimate "
+        f"(0.16%, 30 simulations)", res.num_sims,
+        perturbation=C.Perturbation.ratio("the assembled rate hat gamma")))
+    p = ctx.panel("L8 (Fig 4, conv): E log chi^l (loc4) by boundary", "layer l", "log chi^l",
+                  caption=conv_bn_label(size))
+    for b in CONV_BN_BOUNDARIES:
+        r = conv_bn_ff_run(ctx, size, b)
+        win = (r.depth >= lo) & (r.depth <= hi)
+        gam = stats.fit_line(r.depth[win].astype(float), r["log_chi_loc4"][:, win], rng,
+                             n_resamples=ctx.n_resamples)
+        b_lo, b_hi = th.gamma_band
+        out.append(C.equivalence(
+            f"L8.2[conv {b}]", f"gamma (slope of E log chi^l, l in [{lo}, {hi}]) within "
+            f"[{b_lo}, {b_hi}], {conv_bn_label(size)}, {b}", gam, (b_lo + b_hi) / 2,
+            (b_hi - b_lo) / 2, "THEORY.md L8 (c2): the stated band (TOST = the CI inside it)",
+            r.num_sims).labelled("sanity", "the band is +-36% of gamma_G: L8.1[conv] is the "
+                                 "quantitative test"))
+        dchi = increments(r, "loc4", "loc1")
+        est = stats.bootstrap(dchi, lambda a: float(a.mean(axis=0).min()), rng,
+                              method="percentile", n_resamples=ctx.n_resamples)
+        out.append(C.bound(
+            f"L8.3[conv {b}]", f"min over l = 1..{r.depth[-1]} of the sim mean of delta chi^l, "
+            f"conv {b}", est, th.min_increment, "above",
+            "THEORY.md L8 (c3): one-sided; the min of noisy means is biased low (conservative)",
+            r.num_sims).labelled("sanity", "measured minimum ~1.16-1.19, far above 1.1"))
+        out.append(C.bound(
+            f"L8.4[conv {b}]", f"gamma above the rigorous lower bound (M = B n^2 = {m_atoms})",
+            gam, float(th.gamma_lower_bound(m_atoms)), "above",
+            "THEORY.md L8 (c4): one-sided, M = B n^2 atoms per channel", r.num_sims,
+            ).labelled("sanity", "the bound ~1/(4M) is far below gamma"))
+        p.simulation(r.depth, r["log_chi_loc4"], b)
     return out
 
 
 # ============================================================================================
 # L9
 # ============================================================================================
+#: Why L9 (c2) has no verdict at the reduced conv sizes (measured 2026-12-06, quick seed 0,
+#: 30 sims per boundary): periodic, N=128, 8x8 maps, B=4: mu4 stays at 4.6-4.8 from l=20 to
+#: l=200 (Spearman 0.64 for mu4, -0.60 for nu1); zero padding: 4.9 -> 7.6 (Spearman 0.985 /
+#: -0.982). Earlier, N=64, 8x8, B=8: mu4 saturates near 13 from l ~ 100 (Spearman 0.87).
+L9_CONV_REDUCED = (
+    "at the reduced conv sizes the periodic trend is flat: N=128, 8x8 maps, B=4 (M = 256 "
+    "atoms): mu4 stays at 4.6-4.8 over l = 20..200, Spearman 0.64 / -0.60 (zero padding: 0.985 "
+    "/ -0.982); N=64, 8x8, B=8: mu4 saturates near 13 from l ~ 100 (Spearman 0.87). Fig 4d's "
+    "monotone trend is a statement at N=512, 16x16 maps, B=64 (M = 16 384): verdict at "
+    "fidelity 'paper'")
+
+
 @claim(
     "L9",
     title="BN-FF fat tails: 1/nu1^2 <= mu4 <= M - 2 + 1/(M-1); mu4 grows with the batch (FC)",
     paper=LABATIE,
     theory={"kurtosis_bounds": labatie.kurtosis_bounds, "kappa_m": labatie.kappa_m,
-            "mu4_batch_trend": +1},
+            "mu4_batch_trend": +1, "depth_trend": +1},
     sizes=_merge(BN_FF_SIZES, BATCH_SIZES),
     mutations=[
         Mutation("Gaussian kurtosis as the lower bound: mu4 >= 3",
@@ -1775,15 +1986,19 @@ def _l8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
         # one may expect more Gaussian BN outputs; the M-atom cap kappa_B says the opposite
         nearby("larger batches keep the signal less fat-tailed (mu4 decreases with B)",
                {"mu4_batch_trend": -1}, fails_at="quick"),
+        nearby("depth Gaussianises the BN signal (central-limit intuition: mu4 falls, nu1 "
+               "rises with depth)", {"depth_trend": -1}, fails_at="paper"),
     ],
     criteria={
         "L9.1": "1/nu1(|z|)^2 <= mu4(z) <= kappa_B at loc3 in every simulation and depth, every "
                 "batch size",
-        "L9.2": "conv: Spearman of sim means with depth (l >= 20) > 0.9 for mu4, < -0.9 for nu1",
+        "L9.2": "conv (periodic, zero padding): Spearman of sim means with depth (l >= 20) > "
+                "0.9 for mu4, < -0.9 for nu1",
         "L9.3": "FC: sim mean of mu4(z^200) increases with B (each consecutive pair)",
     },
     setup="bn_ff FC N=512, depth 200, B = 64 (shared L6 run) and the C-FC batch sizes; mu4, "
-          "nu1 at loc3 (channel averages).",
+          "nu1 at loc3 (channel averages). Conv (c1, c2): the L6 conv bn_ff runs (periodic, "
+          "zero padding; N=128, 8x8 maps, B=4 at quick/standard, Fig 4 sizes at paper).",
 )
 def _l9(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     runs = batch_runs(ctx, size)
@@ -1804,14 +2019,38 @@ def _l9(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     deep = shared.depth >= 20
     s_mu4 = stats.spearman(shared["mu4_signal_loc3"].mean(axis=0)[deep], shared.depth[deep])
     s_nu1 = stats.spearman(shared["nu1_abs_signal_loc3"].mean(axis=0)[deep], shared.depth[deep])
-    out.append(C.skipped(
-        "L9.2", "conv: Spearman trends of mu4 (> 0.9) and nu1 (< -0.9) over l >= 20",
-        f"{CONV_BN_PENDING}; at the conv sizes affordable at quick (N=64, 8x8 maps, B=8: "
-        "M = 512 atoms) mu4 saturates near 13 from l ~ 100 (Spearman 0.87 measured), so it "
-        "needs paper-size maps (M = 16 384). Not asserted for FC: the FC statistics saturate "
-        "early (C-FC notebook, "
-        f"'pathologies saturate earlier'); measured here (B={runs[0][0]}): Spearman "
-        f"{s_mu4:.2f} for mu4, {s_nu1:.2f} for nu1"))
+    fc_note = (f"not asserted for FC, whose statistics saturate early (C-FC notebook, "
+               f"'pathologies saturate earlier'); measured at FC B={runs[0][0]}: Spearman "
+               f"{s_mu4:.2f} for mu4, {s_nu1:.2f} for nu1")
+    rng = ctx.rng("L9.2")
+    m_atoms = size["cbn_batch"] * (size["cbn_image"] // 2) ** 2
+    for b in CONV_BN_BOUNDARIES:
+        r = conv_bn_ff_run(ctx, size, b)
+        ok = np.asarray(th.kurtosis_bounds(r["mu4_signal_loc3"], r["nu1_abs_signal_loc3"],
+                                           m_atoms))
+        out.append(C.holds(
+            f"L9.1[conv {b}]", f"bounds hold at {ok.size} (simulation, depth) points, "
+            f"{conv_bn_label(size)}, {b} (M = B n^2 = {m_atoms}; max mu4 "
+            f"{r['mu4_signal_loc3'].max():.2f})", bool(ok.all()),
+            "THEORY.md L9 (c1), per channel over B n^2 samples", r.num_sims, float(ok.mean()),
+        ).labelled("identity", "inequalities of any centred unit-variance distribution on M "
+                   "atoms"))
+        deep = r.depth >= 20
+        for q, sign in (("mu4", +1.0), ("nu1_abs", -1.0)):
+            arr = r[f"{q}_signal_loc3"][:, deep]
+            sgn = sign * float(th.depth_trend)
+            est = stats.bootstrap(arr, lambda a, d=r.depth[deep], s_=sgn: s_ * stats.spearman(
+                a.mean(axis=0), d), rng, method="percentile", n_resamples=ctx.n_resamples)
+            name = "mu4" if q == "mu4" else "nu1(|z|)"
+            c = C.bound(
+                f"L9.2[conv {b} {name}]", f"{'+' if sgn > 0 else '-'}Spearman correlation with "
+                f"depth of the sim mean of {name}(z^l), l >= 20, {conv_bn_label(size)}, {b}",
+                est, 0.9, "above", f"THEORY.md L9 (c2): one-sided, Spearman "
+                f"{'> 0.9' if sign > 0 else '< -0.9'} (bootstrap over simulations; {fc_note})",
+                r.num_sims)
+            if size["cbn_width"] < 512:
+                c = C.known_discrepancy(c, L9_CONV_REDUCED)
+            out.append(c)
     rng = ctx.rng("L9.3")
     sign = float(th.mu4_batch_trend)
     last = []
@@ -2205,6 +2444,49 @@ L13_BAND_FROM = 100
 L13_BAND_TOL = 0.15
 
 
+#: Why L13.2's rate criterion has no verdict at the reduced conv sizes (measured 2026-12-06,
+#: 20 sims per boundary, seed 1): gamma(zero padding) / gamma(periodic) = 0.895 at N=128, 8x8
+#: maps, B=4; 0.908 at N=64, 8x8, B=8; 0.920 at N=64, 16x16 maps, B=4 (SE ~0.01 each): the
+#: border rows/columns of a small map (44% of an 8x8 map's pixels, 23% of 16x16) see fewer
+#: inputs, and the deficit shrinks with the map size.
+L13_BOUNDARY_REDUCED = (
+    "at the reduced conv sizes (8x8 maps, where 44% of the pixels are on the border; Fig 4 uses "
+    "16x16 maps, 23%) the zero-padding rate is ~10% below periodic (measured 0.895 at N=128, "
+    "8x8, B=4; 0.920 at N=64, 16x16), at THEORY.md's 10% margin, and the gap shrinks with the "
+    "map size: the statement is about Fig 4's sizes and gets its verdict at fidelity 'paper' "
+    "(N=512, 16x16 maps, B=64)")
+
+
+def _l13_boundaries(ctx: Context, th: Theory, size: Mapping[str, Any], rng: np.random.Generator
+                    ) -> list[C.Criterion]:
+    """L13 (c2): the BN-FF rate with zero padding against periodic (the conv bn_ff runs of L6;
+    L6 and L9 on the zero-padding run are criteria of those claims)."""
+    lo, hi = L8_WINDOW
+    runs = [conv_bn_ff_run(ctx, size, b) for b in ("periodic", "zero_padding")]
+    win = (runs[0].depth >= lo) & (runs[0].depth <= hi)
+    x = runs[0].depth[win].astype(float)
+
+    def ratio_minus_one(per: np.ndarray, zp: np.ndarray) -> float:
+        return (stats.line_slope(x, zp.mean(axis=0)) / stats.line_slope(x, per.mean(axis=0))
+                / float(th.boundary_rate_ratio) - 1.0)
+
+    est = group_bootstrap([r["log_chi_loc4"][:, win] for r in runs], ratio_minus_one, rng,
+                          n_resamples=ctx.n_resamples)
+    c = C.equivalence(
+        "L13.2", f"gamma(zero padding) / gamma(periodic) / {float(th.boundary_rate_ratio):g} - 1 "
+        f"(slopes of E log chi^l, l in [{lo}, {hi}]), {conv_bn_label(size)} per boundary", est,
+        0.0, 0.1, "THEORY.md L13 (c2): rates differ by less than 10% (TOST on the ratio)",
+        sum(r.num_sims for r in runs),
+        perturbation=C.Perturbation.ratio("the rate ratio"))
+    if size["cbn_width"] < 512:
+        c = C.known_discrepancy(c, L13_BOUNDARY_REDUCED)
+    p = ctx.panel("L13 (c2): conv bn_ff log chi^l, zero padding vs periodic", "layer l",
+                  "log chi^l (loc4)", caption=conv_bn_label(size))
+    for b, r in zip(("periodic", "zero padding"), runs, strict=True):
+        p.simulation(r.depth, r["log_chi_loc4"], b)
+    return [c]
+
+
 @claim(
     "L13",
     title="Notebook statements: width (band ratio), epsilon, batch-size orderings",
@@ -2213,6 +2495,7 @@ L13_BAND_TOL = 0.15
         "band_ratio": labatie.log_moment_band_ratio_exact,
         "exact_log_moments": labatie.vanilla_exact_log_moments,
         "batch_trend": {"delta_phi": -1, "delta_bn": +1, "reff_noise": +1},
+        "boundary_rate_ratio": 1.0,
     },
     sizes=_merge(VAN_SIZES, BN_FF_SIZES, EPS_SIZES, BATCH_SIZES),
     mutations=[
@@ -2228,11 +2511,17 @@ L13_BAND_TOL = 0.15
                {"band_ratio": lambda a, b: float((b / a) ** 0.6)}),
         nearby("band ratio (N_large/N_small)^0.4 (band ~ N^-0.4)",
                {"band_ratio": lambda a, b: float((b / a) ** 0.4)}),
+        nearby("zero padding slows the BN-FF explosion by the border deficit of 8x8 maps "
+               "(rate x (22/24)^2 = 0.84)", {"boundary_rate_ratio": (22 / 24) ** 2},
+               fails_at="paper"),
     ],
     criteria={
         "L13.1": "vanilla FC: band (across-simulation SD) of log nu2(x^l) at N=128 is 2.022 +- "
                  "0.15 times that at N=512 (THEORY.md: 2 +- 0.2), pooled over l >= 100",
-        "L13.2": "boundaries: zero padding vs periodic (conv)",
+        "L13.2": "boundaries: conv bn_ff rate gamma with zero padding within 10% of periodic "
+                 "(TOST on the ratio; verdict at Fig 4 sizes, fidelity 'paper'); L6 and L9 on "
+                 "the zero-padding run are L6.1[conv zero_padding] and L9.1/L9.2[conv "
+                 "zero_padding]",
         "L13.3": "MNIST vs CIFAR-10 (data files)",
         "L13.4": "bn_ff epsilon = 0 vs 1e-3: equivalent within 1% (TOST) on E log chi^200 and "
                  "the depth-averaged increments delta_BN, delta_phi, delta chi",
@@ -2240,7 +2529,8 @@ L13_BAND_TOL = 0.15
                  "delta_BN chi, lower r_eff(dx): trend of the sim means over all batch sizes "
                  "and smallest vs largest batch (one-sided)",
     },
-    setup="(c1) vanilla FC, B=8, depth 200, measured every 10 layers; (c4) bn_ff N=512, B=64, "
+    setup="(c1) vanilla FC, B=8, depth 200, measured every 10 layers; (c2) the conv bn_ff runs "
+          "of L6 (periodic, zero padding); (c4) bn_ff N=512, B=64, "
           "eps = 0 vs the shared eps = 1e-3 run; (c5) bn_ff N=512, depth 200, C-FC batches.",
     caveats="(c1) bands are built from the across-simulation variances of 10-layer increments "
             "(uncorrelated under the L3 diffusion), which estimates the endpoint variance with "
@@ -2286,8 +2576,7 @@ def _l13(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]
                 f"N={n_small}: l Var log R (L3 exact)") \
         .theory(depth, np.asarray(depth, float) * th.exact_log_moments(n_large)[1],
                 f"N={n_large}: l Var log R (L3 exact)")
-    out.append(C.skipped("L13.2", "zero padding vs periodic BN-FF (L8 rates within 10%)",
-                         CONV_BN_PENDING))
+    out += _l13_boundaries(ctx, th, size, rng)
     out.append(C.skipped("L13.3", "MNIST: larger mu4, lower delta_phi chi for l <= 20",
                          "needs the MNIST and CIFAR-10 files, which are not on this machine"))
     # (c4) epsilon
