@@ -23,7 +23,7 @@ from simulate.errors import ConfigError
 from verify import criteria as C
 from verify import registry, runner, stats
 from verify.context import Context, SimulationRecord
-from verify.panels import Curve, Panel
+from verify.panels import Curve, FigureSection, Panel
 from verify.registry import Claim, Mutation, Theory
 from verify.runner import ClaimResult
 from verify.stats import Estimate
@@ -46,6 +46,16 @@ def _panel(overlay: str = "", network: str = "") -> Panel:
     p.simulation(depth, 1.2 + 0.01 * rng.standard_normal((12, depth.size)), "realised")
     p.theory(depth, 1.211, "Gaussian value")
     return p
+
+
+def test_figure_section_panel_by_title_prefix() -> None:
+    a, b = _panel(), Panel("other figure", "x", "y")
+    sec = FigureSection("fig", "A figure", panels=(a, b))
+    assert sec.panel("increment") is a and sec.panel("other") is b
+    with pytest.raises(ValueError, match="0 panels titled 'missing'"):
+        sec.panel("missing")
+    with pytest.raises(ValueError, match="2 panels titled ''"):
+        sec.panel("")
 
 
 def _result(claim_id: str = "L6", title: str = "synthetic L6", error: str = "",

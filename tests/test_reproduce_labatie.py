@@ -46,9 +46,7 @@ def section() -> Callable[[str], FigureSection]:
 
 
 def _panel(sec: FigureSection, prefix: str) -> Panel:
-    hits = [p for p in sec.panels if p.title.startswith(prefix)]
-    assert len(hits) == 1, f"{sec.id}: expected one panel titled {prefix!r}"
-    return hits[0]
+    return sec.panel(prefix)
 
 
 def _curve_y(p: Panel, kind: str, label_start: str = "") -> np.ndarray:

@@ -349,6 +349,13 @@ def vanilla_state(x_in: np.ndarray, dx_in: np.ndarray, width: int, depth: int,
         net = spec.Network((spec.lecun_stem(width),), 1, None, 1, "stem")
     else:
         net = spec.vanilla(width, depth)
+    return _forward64(net, x_in, dx_in, seed)
+
+
+def _forward64(net: Network, x_in: np.ndarray, dx_in: np.ndarray, seed: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Output and tangent of ``net`` in float64 (no effective ranks), weights seeded by
+    ``seed``."""
     prop = Propagator(net, EngineOptions(dtype="float64", compute_reff_signal=False,
                                          compute_reff_noise=False))
     x, dx = prop.forward(np.asarray(x_in, float), np.asarray(dx_in, float),
@@ -393,12 +400,7 @@ def vanilla_conv_state(x_in: np.ndarray, dx_in: np.ndarray, width: int, depth: i
     """``(x^depth, dx^depth)`` maps of one vanilla conv net (LeCun stride-2 stem, He 3x3 conv,
     ReLU, ``boundary``), float64; ``x_in`` are ``(B, 2n, 2n, 3)`` images."""
     net = spec.vanilla(width, depth, kernel_size=L1_CONV_KERNEL, boundary=boundary)
-    prop = Propagator(net, EngineOptions(dtype="float64", compute_reff_signal=False,
-                                         compute_reff_noise=False))
-    x, dx = prop.forward(np.asarray(x_in, float), np.asarray(dx_in, float),
-                         GaussianStream(np.random.SeedSequence(seed)))
-    assert dx is not None
-    return x, dx
+    return _forward64(net, x_in, dx_in, seed)
 
 
 @functools.lru_cache(maxsize=8)

@@ -182,3 +182,12 @@ class FigureSection:
     description: str = ""
     parameters: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     panels: tuple[Panel, ...] = ()
+
+    def panel(self, title_prefix: str) -> Panel:
+        """The one panel whose title starts with ``title_prefix`` (ValueError if not exactly
+        one)."""
+        hits = [p for p in self.panels if p.title.startswith(title_prefix)]
+        if len(hits) != 1:
+            raise ValueError(f"{self.id}: {len(hits)} panels titled {title_prefix!r}...; "
+                             f"titles: {[p.title for p in self.panels]}")
+        return hits[0]

@@ -75,9 +75,6 @@ FIG3_WIDTH = 512
 #: Gaussian reference values (THEORY.md §0, L6).
 GAUSSIAN_NU1 = math.sqrt(2.0 / math.pi)
 GAUSSIAN_MU4 = 3.0
-GAUSSIAN_INCREMENT = math.sqrt(math.pi / (math.pi - 1.0))
-#: Gaussian reference rate gamma_G = (1/2) log(pi/(pi-1)) of BN-FF (L8).
-GAMMA_G = 0.5 * math.log(math.pi / (math.pi - 1.0))
 #: L12 (c2) floor of r_eff(x^{l,1}) in BN-resnets.
 RES_REFF_FLOOR = 5.0
 
@@ -258,7 +255,8 @@ def build_fig3(fidelity: str, seed: int, cache: SimulationCache | None) -> Figur
     p1.simulation(d, realised, "simulation")
     p1.theory(d, predicted.mean(axis=0), "L4: sqrt(2/(1+ρ^l)), measured ρ")
     p1.theory(d, 1.0, "L5: limit 1")
-    p1.points([1.0], [GAUSSIAN_INCREMENT], "L4: Gaussian layer 1, sqrt(π/(π-1))", kind="theory")
+    p1.points([1.0], [labatie.bn_relu_increment_gaussian()],
+              "L4: Gaussian layer 1, sqrt(π/(π-1))", kind="theory")
     p2 = Panel("Fig 3b: effective ranks r_eff(x^l), r_eff(dx^l) (loc3), vanilla FC N=512",
                "layer l", "r_eff", logy=True,
                caption=f"r_eff(x): {res.num_sims} simulations; r_eff(dx): a separate run of the "
@@ -311,10 +309,10 @@ def build_fig4(fidelity: str, seed: int, cache: SimulationCache | None) -> Figur
     dbn = increments(res, "loc3", "loc1")
     dphi = increments(res, "loc4", "loc3")
     dchi = increments(res, "loc4", "loc1")
-    dphi_th = np.sqrt(2.0 / (2.0 - res["nu1_abs_sq_signal_loc3"]))
+    dphi_th = labatie.bn_relu_increment_from_sq(res["nu1_abs_sq_signal_loc3"])
     dbn_th = np.sqrt(apply_records(labatie.delta_bn_sq_from_spectra, spc["cov_eigvals_loc1"],
                                    spc["noise_proj_loc1"]))
-    dchi_th = dbn_th * np.sqrt(2.0 / (2.0 - spc["nu1_abs_sq_signal_loc3"]))
+    dchi_th = dbn_th * labatie.bn_relu_increment_from_sq(spc["nu1_abs_sq_signal_loc3"])
     every = size["spec_every"]
     p1 = Panel("Fig 4a: δ_BN χ^l = χ(loc3)/χ(loc1), bn_ff FC", "layer l", "δ_BN χ^l",
                caption=f"L7: exact expectation over the kernel with the measured signal "
@@ -329,14 +327,14 @@ def build_fig4(fidelity: str, seed: int, cache: SimulationCache | None) -> Figur
                overlay="chi_loc4 / chi_loc3", network="bn_ff")
     p2.simulation(d, dphi, "simulation")
     p2.theory(d, dphi_th.mean(axis=0), "L6: sqrt(2/(2-ν1^2)), measured ν1")
-    p2.theory(d, GAUSSIAN_INCREMENT, "Gaussian z: sqrt(π/(π-1))")
+    p2.theory(d, labatie.bn_relu_increment_gaussian(), "Gaussian z: sqrt(π/(π-1))")
     p3 = Panel("Fig 4c: δχ^l = χ(loc4)/χ(loc1), bn_ff FC", "layer l", "δχ^l",
                caption="theory: L6 × L7 (measured ν1 and C, D of the spectra run, sim mean); "
                        "Gaussian reference: δ_BN = 1, δ_φ = sqrt(π/(π-1))",
                overlay="chi_loc4 / chi_loc1", network="bn_ff")
     p3.simulation(d, dchi, "simulation")
     p3.theory(ds, dchi_th.mean(axis=0), "L6 × L7, measured ν1, C, D")
-    p3.theory(d, GAUSSIAN_INCREMENT, "Gaussian reference")
+    p3.theory(d, labatie.bn_relu_increment_gaussian(), "Gaussian reference")
     lo, hi = L8_WINDOW
     gam, xf, yf = exponential_fit(d, res["log_chi_loc4"], ctx.rng("gamma"), window=L8_WINDOW,
                                   n_resamples=ctx.n_resamples)
@@ -351,12 +349,13 @@ def build_fig4(fidelity: str, seed: int, cache: SimulationCache | None) -> Figur
                        f"{hi}], 99% bootstrap CI over simulations: {_ci(gam)}; assembled rate "
                        f"γ̂ = {ghat:.4f} (L8: mean log(δ̂_φ δ̂_BN) from L6 and L7 on the "
                        f"spectra run), drawn through the sim mean of log χ over the window; "
-                       f"Gaussian reference γ_G = {GAMMA_G:.5f} from χ^0",
+                       f"Gaussian reference γ_G = {labatie.gamma_gaussian():.5f} from χ^0",
                overlay="chi_loc4", network="bn_ff")
     p4.simulation(d, res["chi_loc4"], "simulation")
     p4.curves.append(_fit_curve(f"fit exp(a + γ l), γ = {gam.value:.4f}", xf, yf))
     p4.theory(xw, np.exp(anchor + ghat * (xw - xw.mean())), f"L8 assembled rate γ̂ = {ghat:.4f}")
-    p4.theory(d, chi0 * np.exp(GAMMA_G * d), f"Gaussian rate γ_G = {GAMMA_G:.4f}")
+    gam_g = labatie.gamma_gaussian()
+    p4.theory(d, chi0 * np.exp(gam_g * d), f"Gaussian rate γ_G = {gam_g:.4f}")
     p5 = Panel("Fig 4e: effective ranks r_eff(x^l), r_eff(dx^l) (loc4), bn_ff FC", "layer l",
                "r_eff", caption="no closed-form prediction (THEORY.md L13 (c5): orderings in B "
                                 "only)", overlay="reff_signal_loc4", network="bn_ff")
@@ -429,7 +428,7 @@ def build_fig5(fidelity: str, seed: int, cache: SimulationCache | None) -> Figur
     dbn = increments(res, "loc2", "loc1")
     dphi = increments(res, "loc4", "loc2")
     dchi = increments(res, "loc4", "loc1")
-    dphi_th = np.sqrt(2.0 / (2.0 - res["nu1_abs_sq_signal_loc2"]))
+    dphi_th = labatie.bn_relu_increment_from_sq(res["nu1_abs_sq_signal_loc2"])
     dbn_rank = float(np.sqrt(labatie.delta_bn_sq_rank_r(batch - 1, width)))
     rank_label = f"L7 rank-(B-1) isotropic closed form (lower reference), r = {batch - 1}"
     p1 = Panel("Fig 5a: δ_BN χ^{l,1} = χ(loc2)/χ(loc1), bn_res FC", "residual unit l",
@@ -449,7 +448,7 @@ def build_fig5(fidelity: str, seed: int, cache: SimulationCache | None) -> Figur
                overlay="chi_loc4 / chi_loc2", network="bn_res")
     p2.simulation(d, dphi, "simulation")
     p2.theory(d, dphi_th.mean(axis=0), "L6: sqrt(2/(2-ν1^2)), measured ν1")
-    p2.theory(d, GAUSSIAN_INCREMENT, "Gaussian z: sqrt(π/(π-1))")
+    p2.theory(d, labatie.bn_relu_increment_gaussian(), "Gaussian z: sqrt(π/(π-1))")
     p3 = Panel("Fig 5c: δχ^{l,1} = χ(loc4)/χ(loc1), bn_res FC", "residual unit l",
                "δχ^{l,1}", logx=True,
                caption="theory: L6 (measured ν1) × the L7 rank-(B-1) closed form (a lower "

@@ -40,8 +40,6 @@ from verify.claims_labatie import (
 from verify.context import Context
 from verify.panels import FigureSection, Panel
 from verify.reproduce_labatie import (
-    GAMMA_G,
-    GAUSSIAN_INCREMENT,
     GAUSSIAN_MU4,
     GAUSSIAN_NU1,
     _ci,
@@ -165,7 +163,7 @@ def build_fig4_conv(fidelity: str, seed: int, cache: SimulationCache | None) -> 
     tag = f"bn_ff conv N={w}, {_maps(img)} maps"
     dbn, dphi, dchi = (increments(res, "loc3", "loc1"), increments(res, "loc4", "loc3"),
                        increments(res, "loc4", "loc1"))
-    dphi_th = np.sqrt(2.0 / (2.0 - res["nu1_abs_sq_signal_loc3"]))
+    dphi_th = labatie.bn_relu_increment_from_sq(res["nu1_abs_sq_signal_loc3"])
     p1 = Panel(f"Fig 4a (conv): δ_BN χ^l = χ(loc3)/χ(loc1), {tag}", "layer l", "δ_BN χ^l",
                caption="L7: above 1 as the signal becomes ill-conditioned (the exact integral "
                        "needs the 9N-dimensional patch covariance, not measured at conv)",
@@ -178,12 +176,12 @@ def build_fig4_conv(fidelity: str, seed: int, cache: SimulationCache | None) -> 
                network="bn_ff")
     p2.simulation(d, dphi, "simulation")
     p2.theory(d, dphi_th.mean(axis=0), "L6: sqrt(2/(2-ν1^2)), measured ν1")
-    p2.theory(d, GAUSSIAN_INCREMENT, "Gaussian z: sqrt(π/(π-1))")
+    p2.theory(d, labatie.bn_relu_increment_gaussian(), "Gaussian z: sqrt(π/(π-1))")
     p3 = Panel(f"Fig 4c (conv): δχ^l = χ(loc4)/χ(loc1), {tag}", "layer l", "δχ^l",
                caption="L8: stays well above 1 (δ_BN rises while δ_φ falls)",
                overlay="chi_loc4 / chi_loc1", network="bn_ff")
     p3.simulation(d, dchi, "simulation")
-    p3.theory(d, GAUSSIAN_INCREMENT, "Gaussian reference")
+    p3.theory(d, labatie.bn_relu_increment_gaussian(), "Gaussian reference")
     gam, xf, yf = exponential_fit(d, res["log_chi_loc4"], ctx.rng("gamma"), window=L8_WINDOW,
                                   n_resamples=ctx.n_resamples)
     chi0 = float(res["chi_loc1"][:, 0].mean())
@@ -192,11 +190,13 @@ def build_fig4_conv(fidelity: str, seed: int, cache: SimulationCache | None) -> 
                logy=True,
                caption=f"fit: least-squares slope γ of the sim mean of log χ^l on l over [{lo}, "
                        f"{hi}], 99% bootstrap CI over simulations: {_ci(gam)}; Gaussian "
-                       f"reference γ_G = {GAMMA_G:.5f} from χ^0", overlay="chi_loc4",
+                       f"reference γ_G = {labatie.gamma_gaussian():.5f} from χ^0",
+               overlay="chi_loc4",
                network="bn_ff")
     p4.simulation(d, res["chi_loc4"], "simulation")
     p4.curves.append(_fit_curve(f"fit exp(a + γ l), γ = {gam.value:.4f}", xf, yf))
-    p4.theory(d, chi0 * np.exp(GAMMA_G * d), f"Gaussian rate γ_G = {GAMMA_G:.4f}")
+    gam_g = labatie.gamma_gaussian()
+    p4.theory(d, chi0 * np.exp(gam_g * d), f"Gaussian rate γ_G = {gam_g:.4f}")
     p5 = Panel(f"Fig 4e (conv): r_eff(x^l), r_eff(dx^l) (loc4), {tag}", "layer l", "r_eff",
                caption="channel covariance over batch and positions (no closed form)",
                overlay="reff_signal_loc4", network="bn_ff")
@@ -249,7 +249,7 @@ def build_fig5_conv(fidelity: str, seed: int, cache: SimulationCache | None) -> 
     d = res.depth
     w, img = size["res_width"], size["image"]
     tag = f"bn_res conv N={w}, {_maps(img)} maps"
-    dphi_th = np.sqrt(2.0 / (2.0 - res["nu1_abs_sq_signal_loc2"]))
+    dphi_th = labatie.bn_relu_increment_from_sq(res["nu1_abs_sq_signal_loc2"])
     p1 = Panel(f"Fig 5a (conv): δ_BN χ^{{l,1}} = χ(loc2)/χ(loc1), {tag}", "residual unit l",
                "δ_BN χ^{l,1}", logx=True, caption="stays near 1 (L12: the near-Gaussian, "
                "shallow BN-FF regime)", overlay="chi_loc2 / chi_loc1", network="bn_res")
@@ -261,7 +261,7 @@ def build_fig5_conv(fidelity: str, seed: int, cache: SimulationCache | None) -> 
                overlay="chi_loc4 / chi_loc2", network="bn_res")
     p2.simulation(d, increments(res, "loc4", "loc2"), "simulation")
     p2.theory(d, dphi_th.mean(axis=0), "L6: sqrt(2/(2-ν1^2)), measured ν1")
-    p2.theory(d, GAUSSIAN_INCREMENT, "Gaussian z: sqrt(π/(π-1))")
+    p2.theory(d, labatie.bn_relu_increment_gaussian(), "Gaussian z: sqrt(π/(π-1))")
     est, xf, yf = power_law_fit(d, res["log_chi_loc5"], ctx.rng("tau"), start=L11_FROM,
                                 n_resamples=ctx.n_resamples)
     chi0 = float(res["chi_loc1"][:, 0].mean())
