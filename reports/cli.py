@@ -57,6 +57,9 @@ def _report_parser(sub: argparse._SubParsersAction) -> None:
                    help="simulation cache (default $DNN_MOMENTS_CACHE_DIR or "
                         "./.dnn-moments-cache)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes the simulations run on (default: every core, or "
+                        "$DNN_MOMENTS_WORKERS; results identical)")
     p.set_defaults(func=_report_main)
 
 
@@ -72,6 +75,9 @@ def _report_main(args: argparse.Namespace) -> int:
         seed = -1
     if seed < 0:
         raise ValueError(f"seed={args.seed!r} is not allowed; it must be an integer >= 0")
+    from simulate.executors import set_default_workers
+
+    set_default_workers(args.workers)
     claims = ",".join(args.claims) if args.claims else None
     cache = None if args.no_cache else SimulationCache(args.cache_dir)
     # Exit 0 once the report is written, whatever the verdicts (`dnn-moments verify` gates).

@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="dense-layer algorithm (auto picks the cheaper exact one)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads for convolutions (default: every core; results identical)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes the simulations run on (default: every core, or "
+                        "$DNN_MOMENTS_WORKERS; results identical)")
     p.add_argument("--out", default=None, help="output .npz path")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=main)
@@ -65,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
                           else min(100, args.total_depth)), seed=args.seed,
         compute_reff_signal=not args.no_reff_signal, compute_reff_noise=not args.no_reff_noise,
         data_dir=args.data_dir, quiet=args.quiet, dtype=args.dtype, path=args.path,
-        threads=args.threads,
+        threads=args.threads, workers=args.workers,
     )
     if args.out is not None:
         res.save(args.out)

@@ -25,9 +25,14 @@ from tqdm.auto import tqdm
 from simulate import spec as specs
 from simulate.engine import EngineOptions, Propagator
 from simulate.errors import ConfigError, check_choice, check_nonnegative, check_positive_int
+from simulate.executors import (  # noqa: F401 - simulation_seeds: public name kept here too
+    check_workers,
+    default_workers,
+    run_simulations,
+    simulation_seeds,
+)
 from simulate.inputs import DATASETS, InputSource, make_input_source
 from simulate.results import SimulationResults
-from simulate.rng import GaussianStream
 
 
 def package_version() -> str:
@@ -40,15 +45,6 @@ def package_version() -> str:
         return "unknown"
 
 
-def simulation_seeds(seed: int, index: int) -> tuple[np.random.Generator, GaussianStream,
-                                                     GaussianStream]:
-    """Generators of simulation ``index``: (inputs+noise Generator, weight stream, cotangent)."""
-    data = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 0))))
-    weights = GaussianStream(np.random.SeedSequence(seed, spawn_key=(index, 1)))
-    cot = GaussianStream(np.random.SeedSequence(seed, spawn_key=(index, 2)))
-    return data, weights, cot
-
-
 def run_network(
     net: specs.Network,
     inputs: InputSource | np.ndarray,
@@ -59,8 +55,12 @@ def run_network(
     options: EngineOptions | None = None,
     quiet: bool = False,
     config: dict[str, Any] | None = None,
+    workers: int | None = None,
 ) -> SimulationResults:
     """Run ``num_sims`` independent simulations of ``net``.
+
+    workers: processes to run them on (`simulate.executors`; default `default_workers`: every
+        core, or ``$DNN_MOMENTS_WORKERS``). The arrays are byte-identical for any value.
 
     inputs: an `InputSource` (a fresh batch of ``batch_size`` inputs per simulation) or a fixed
         array used as-is in every simulation (e.g. two inputs for correlations): ``(B, D)``
@@ -91,23 +91,13 @@ def run_network(
         raise ConfigError(
             f"batch_size={batch_size} is not allowed with batch norm; it must be >= 2"
         )
-    prop = Propagator(net, options)
-    per_block: dict[str, list[np.ndarray]] = {}
-    scalars: dict[str, list[float]] = {}
+    workers = default_workers() if workers is None else check_workers(workers)
+    prop = Propagator(net, options)  # validates the network and options here, before any work
     t0 = time.perf_counter()
-    for i in tqdm(range(num_sims), desc=f"{net.name}", unit="sim", disable=quiet, delay=1.0,
-                  file=sys.stderr, leave=False):
-        data_rng, weights, cot = simulation_seeds(int(seed), i)
-        if isinstance(inputs, np.ndarray):
-            x = inputs
-        else:
-            x = inputs.sample(batch_size, data_rng)
-        dx = data_rng.standard_normal(x.shape) if options.tangent else None
-        rec, sc = prop.run(x, dx, weights, cot if options.backward else None)
-        for k, v in rec.items():
-            per_block.setdefault(k, []).append(v)
-        for k, v in sc.items():
-            scalars.setdefault(k, []).append(v)
+    with tqdm(total=num_sims, desc=f"{net.name}", unit="sim", disable=quiet, delay=1.0,
+              file=sys.stderr, leave=False) as bar:
+        per_block, scalars, path_counts, work = run_simulations(
+            net, inputs, batch_size, num_sims, int(seed), options, workers, on_done=bar.update)
     elapsed = time.perf_counter() - t0
     arrays: dict[str, np.ndarray] = {k: np.stack(v) for k, v in per_block.items()}
     arrays.update({k: np.asarray(v, dtype=np.float64) for k, v in scalars.items()})
@@ -134,9 +124,10 @@ def run_network(
         "machine": f"{platform.machine()} {os.cpu_count()} cpus",
         "seconds": elapsed,
         "seconds_per_sim": elapsed / num_sims,
-        "dense_layers_by_path": dict(prop.path_counts),
-        "normal_draws": int(prop.work["normal_draws"]),
-        "flops": int(prop.work["flops"]),
+        "workers": min(workers, num_sims),
+        "dense_layers_by_path": {k: int(path_counts.get(k, 0)) for k in prop.path_counts},
+        "normal_draws": int(work.get("normal_draws", 0)),
+        "flops": int(work.get("flops", 0)),
     }
     return SimulationResults(arrays, depth, net.res_depth, metadata)
 
@@ -184,6 +175,7 @@ def run_experiment(
     path: str = "auto",
     families: Sequence[str] = ("moments",),
     threads: int | None = None,
+    workers: int | None = None,
 ) -> SimulationResults:
     """moments-dnns' ``run_experiment``: same parameters, same result keys and shapes.
 
@@ -199,6 +191,8 @@ def run_experiment(
     (moments-dnns ``numpy_seed``); compute_reff_signal / compute_reff_noise: effective ranks;
     threads: threads for the convolution products (``None``: every core; results do not
     depend on it).
+    workers: processes the simulations run on (``None``: `default_workers`; results do not
+        depend on it)
     """
     check_choice("architecture", architecture, specs.ARCHITECTURES)
     check_choice("dataset", dataset, DATASETS)
@@ -240,6 +234,7 @@ def run_experiment(
         "data_dir": None if data_dir is None else str(data_dir),
     }
     res = run_network(net, source, batch_size=batch_size, num_sims=num_sims, seed=seed,
+                      workers=workers,
                       options=options, quiet=quiet, config=config)
     if architecture != "bn_res":
         res = res.replace(res_depth=res_depth)  # moments-dnns stores res_depth for every run

@@ -94,6 +94,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -453,6 +454,12 @@ class CorrelatedGaussianSource(InputSource):
         k = self._factor.shape[1]
         self._scale = np.sqrt(self.eigenvalues[:k])
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the constructor's arguments (the factor is rebuilt, and cached, on the
+        other side), not as the D x k factor."""
+        return (_correlated_source, (self.shape, self.requested_effective_rank,
+                                     self.basis_seed, self.basis, self.name))
+
     @property
     def population_effective_rank(self) -> float:
         """tr Sigma / lambda_max of the population covariance (equals the request)."""
@@ -524,6 +531,7 @@ class NaturalImageSource(InputSource):
             self.files = []
         self.crop = int(crop)
         self.flip = bool(flip)
+        self._recipe = (kernel_size, self.crop, tuple(int(v) for v in scales), self.flip, name)
         self.levels: list[np.ndarray] = []
         self.level_image: list[int] = []  # photograph index of each level
         for i, img in enumerate(images):
@@ -539,6 +547,15 @@ class NaturalImageSource(InputSource):
             np.lib.stride_tricks.sliding_window_view(lv, (crop, crop), axis=(0, 1))
             for lv in self.levels
         ]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the recipe (the photographs are re-read on the other side, once per
+        process), not as the image pyramid, whose crop windows are views that would be
+        materialised; sources built from given ``images`` pickle their pyramid levels."""
+        if self.files:
+            return (_natural_source, self._recipe)
+        state = {k: v for k, v in self.__dict__.items() if k != "_windows"}
+        return (_natural_from_state, (state,))
 
     def crops(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         """Raw crops (B, crop, crop, 3), float RGB in [0, 255], before standardisation."""
@@ -569,6 +586,30 @@ class NaturalImageSource(InputSource):
 
     def _raw(self, batch_size: int, rng: np.random.Generator) -> np.ndarray:
         return self.crops(batch_size, rng)
+
+
+def _correlated_source(shape: tuple[int, ...], effective_rank: float, basis_seed: int,
+                       basis: str, name: str) -> CorrelatedGaussianSource:
+    """Unpickle a `CorrelatedGaussianSource` from its arguments."""
+    return CorrelatedGaussianSource(shape, effective_rank, basis_seed=basis_seed, basis=basis,
+                                    name=name)
+
+
+@lru_cache(maxsize=4)
+def _natural_source(kernel_size: int, crop: int, scales: tuple[int, ...], flip: bool,
+                    name: str) -> NaturalImageSource:
+    """The photographs' source for a recipe (unpickling; one per recipe and process)."""
+    return NaturalImageSource(kernel_size=kernel_size, crop=crop, scales=scales, flip=flip,
+                              name=name)
+
+
+def _natural_from_state(state: dict[str, Any]) -> NaturalImageSource:
+    """Unpickle a source built from given images: its levels, with fresh crop windows."""
+    src = NaturalImageSource.__new__(NaturalImageSource)
+    src.__dict__.update(state)
+    src._windows = [np.lib.stride_tricks.sliding_window_view(lv, (src.crop, src.crop),
+                                                             axis=(0, 1)) for lv in src.levels]
+    return src
 
 
 # --------------------------------------------------------------------------------------------

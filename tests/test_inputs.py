@@ -626,3 +626,31 @@ def test_standardize_matches_reference_and_nearly_constant():
     np.testing.assert_array_equal(out[:, 0], 0.0)
     np.testing.assert_allclose(out[:, 1].std(), 1.0, rtol=1e-6)
     assert I.standardize(np.arange(6).reshape(3, 2)).dtype == np.float64  # ints accepted
+
+
+def test_natural_source_pickles_as_a_recipe():
+    # worker processes receive the source: the photographs' source pickles as its recipe (a
+    # few bytes, re-read once per process), never as its materialised crop windows
+    src = I.make_input_source("natural", kernel_size=3, image_size=16)
+    blob = pickle.dumps(src)
+    assert len(blob) < 1000
+    back = pickle.loads(blob)
+    assert back.shape == src.shape
+    a = src.sample(5, np.random.default_rng(4))
+    b = back.sample(5, np.random.default_rng(4))
+    np.testing.assert_array_equal(a, b)
+    # a source built from given images pickles its pyramid (no file to re-read)
+    img = np.random.default_rng(1).integers(0, 255, (40, 50, 3))
+    own = I.NaturalImageSource(images=[img], crop=16, scales=(1, 2))
+    copy = pickle.loads(pickle.dumps(own))
+    np.testing.assert_array_equal(own.sample(3, np.random.default_rng(2)),
+                                  copy.sample(3, np.random.default_rng(2)))
+
+
+def test_correlated_source_pickles_as_its_arguments():
+    src = I.make_input_source("correlated", input_dim=300, effective_rank=20.0)
+    blob = pickle.dumps(src)
+    assert len(blob) < 1000
+    back = pickle.loads(blob)
+    np.testing.assert_array_equal(src.sample(6, np.random.default_rng(1)),
+                                  back.sample(6, np.random.default_rng(1)))

@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 
+from simulate.executors import set_default_workers
 from verify import registry, runner
 from verify.cache import SimulationCache
 from verify.criteria import Verdict
@@ -38,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--mutations", action="store_true",
                    help="also run every claim's mutations (wrong theories) and print the "
                         "mutation score")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes each claim's simulations run on (default: every core, or "
+                        "$DNN_MOMENTS_WORKERS; verdicts identical)")
     p.add_argument("--list", action="store_true", help="list registered claims and exit")
     p.set_defaults(func=main)
     return p
@@ -51,6 +55,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if args.seed < 0:
         raise ValueError(f"seed={args.seed} is not allowed; it must be an integer >= 0")
+    set_default_workers(args.workers)
     claims = registry.select(args.claims)
     if args.json:
         from simulate.results import check_writable

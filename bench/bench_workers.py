@@ -1,0 +1,100 @@
+"""Throughput of the local worker pool (`simulate.executors`): simulations per second of one
+configuration with 1, 2, ... worker processes, the speed-up over one worker, and a check that
+the arrays are byte-identical.
+
+Default case: bn_ff FC, N = 512, depth 200, batch 64, both effective ranks (issue 11's
+benchmark). The pool is started and warmed (one short run) before the timings, so process
+start-up is reported separately.
+
+    .venv/bin/python bench/bench_workers.py                      # ~3 min on 2 cores
+    .venv/bin/python bench/bench_workers.py --sims 8 --workers 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simulate import EngineOptions, spec
+from simulate.conv import default_threads
+from simulate.executors import shutdown_pool
+from simulate.experiments import run_network
+from simulate.inputs import make_input_source
+
+
+def timed_run(workers: int, sims: int, width: int, depth: int, batch: int, seed: int
+              ) -> tuple[float, dict[str, np.ndarray]]:
+    net = spec.bn_ff(width, depth)
+    src = make_input_source("gaussian", input_dim=3072)
+    t0 = time.perf_counter()
+    res = run_network(net, src, batch_size=batch, num_sims=sims, seed=seed, quiet=True,
+                      options=EngineOptions(), workers=workers)
+    return time.perf_counter() - t0, res.arrays
+
+
+def cli_single_sim_seconds() -> float:
+    """Wall time of ``dnn-moments simulate --num-sims 1`` (small net), warm numba cache."""
+    exe = Path(sys.executable).with_name("dnn-moments")
+    cmd = [str(exe), "simulate", "--architecture", "bn_ff", "--num-channels", "64",
+           "--total-depth", "10", "--batch-size", "16", "--num-sims", "1", "--dataset",
+           "gaussian", "--quiet"]
+    subprocess.run(cmd, check=True, capture_output=True)  # warm the on-disk caches
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sims", type=int, default=16, help="simulations per timing (default 16)")
+    ap.add_argument("--workers", type=int, nargs="+", default=None,
+                    help="worker counts (default: 1, 2, ..., every core)")
+    ap.add_argument("--width", type=int, default=512)
+    ap.add_argument("--depth", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=2, help="timings per worker count (best kept)")
+    args = ap.parse_args()
+    cores = default_threads()
+    counts = args.workers or sorted({1, 2, cores} & set(range(1, cores + 1)))
+    print(f"machine: {platform.machine()}, {cores} usable cores ({os.cpu_count()} cpus), "
+          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"case: bn_ff FC N={args.width}, depth {args.depth}, batch {args.batch}, "
+          f"{args.sims} sims per timing, both r_eff; best of {args.rounds}")
+    ref = None
+    rows = []
+    for w in counts:
+        t_start = time.perf_counter()
+        timed_run(w, max(w, 2), 32, 4, 8, 99)  # start and warm the pool (numba caches)
+        startup = time.perf_counter() - t_start
+        best = float("inf")
+        for _ in range(args.rounds):
+            t, arrays = timed_run(w, args.sims, args.width, args.depth, args.batch, seed=1)
+            best = min(best, t)
+        if ref is None:
+            ref = arrays
+        same = all(ref[k].tobytes() == arrays[k].tobytes() for k in ref)
+        rows.append((w, best, startup, same))
+        shutdown_pool()
+    base = rows[0][1]
+    print("\n| workers | s per timing | sims/s | speed-up over 1 worker | pool start + warm-up s "
+          "| arrays identical to 1 worker |")
+    print("|---:|---:|---:|---:|---:|---|")
+    for w, t, start, same in rows:
+        print(f"| {w} | {t:.2f} | {args.sims / t:.3f} | {base / t:.2f}x | {start:.1f} | "
+              f"{'yes' if same else 'NO'} |")
+    print(f"\n`dnn-moments simulate --num-sims 1` (bn_ff 64 x 10, batch 16), warm caches: "
+          f"{cli_single_sim_seconds():.2f} s wall (best of 3)")
+
+
+if __name__ == "__main__":
+    main()
