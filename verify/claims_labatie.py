@@ -1815,31 +1815,11 @@ L8_PRECISION_MARGIN = 0.008
 def _l8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
     res = spectra_run(ctx, size)
     lo, hi = L8_WINDOW
-    win = (res.depth >= lo) & (res.depth <= hi)
-    x = res.depth[win].astype(float)
-    logchi = res["log_chi_loc4"][:, win]
-    nu1 = np.sqrt(res["nu1_abs_sq_signal_loc3"][:, win])
-    dbn = np.sqrt(apply_records(th.delta_bn_sq, res["cov_eigvals_loc1"][:, win],
-                                res["noise_proj_loc1"][:, win]))
-    gh = np.asarray(th.assembled_rate(nu1, dbn), dtype=float)  # per simulation
     rng = ctx.rng("L8")
     n = res.num_sims
     out = []
-
-    def rel(a: np.ndarray, g: np.ndarray) -> float:
-        return stats.line_slope(x, a.mean(axis=0)) / float(g.mean()) - 1.0
-
-    est = stats.bootstrap((logchi, gh), rel, rng, method="percentile",
-                          n_resamples=ctx.n_resamples)
-    # derived size of the per-layer bias of E log(realised increment) against the log of the
-    # dominating terms, from the measured kurtosis, nu1 and the per-channel spread of the BN
-    # ratio (v_q = N x the relative variance of realised / integral (delta_BN chi)^2)
-    real_bn_sq = increments(res, "loc3", "loc1")[:, win] ** 2
-    v_q = size["bn_width"] * float(np.var(real_bn_sq / dbn**2))
-    bias = float(th.log_increment_bias(size["bn_width"], size["bn_batch"],
-                                       float(res["mu4_signal_loc3"][:, win].mean()),
-                                       float(res["nu1_abs_sq_signal_loc3"][:, win].mean()), v_q))
-    bias_rel = bias / abs(float(gh.mean()))
+    est, gh, x, logchi, bias, bias_rel = _assembled_rate_fit(
+        res, th, ctx, rng, size["bn_width"], size["bn_batch"])
     tol = bias_rel + L8_PRECISION_MARGIN
     out.append(C.equivalence(
         "L8.1", f"gamma / hat gamma - 1 (hat gamma = {gh.mean():.4f}), l in [{lo}, {hi}]", est,
@@ -1890,6 +1870,37 @@ def _l8(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
 L8_CONV_PRECISION_MARGIN = 0.01
 
 
+def _assembled_rate_fit(res: SimulationResults, th: Theory, ctx: Context,
+                        rng: np.random.Generator, width: int, atoms: int
+                        ) -> tuple[Estimate, np.ndarray, np.ndarray, np.ndarray, float, float]:
+    """L8 (c1) on a spectra run: the bootstrap estimate of gamma / hat gamma - 1 on
+    `L8_WINDOW`, hat gamma per simulation (measured nu1 x the L7 integral), the window's depths
+    and log chi (loc4), and the derived per-layer bias of E log of the realised increments
+    (absolute, and relative to hat gamma). ``atoms``: samples per channel (FC: B; conv: B n^2)."""
+    lo, hi = L8_WINDOW
+    win = (res.depth >= lo) & (res.depth <= hi)
+    x = res.depth[win].astype(float)
+    logchi = res["log_chi_loc4"][:, win]
+    nu1 = np.sqrt(res["nu1_abs_sq_signal_loc3"][:, win])
+    dbn = np.sqrt(apply_records(th.delta_bn_sq, res["cov_eigvals_loc1"][:, win],
+                                res["noise_proj_loc1"][:, win]))
+    gh = np.asarray(th.assembled_rate(nu1, dbn), dtype=float)  # per simulation
+
+    def rel(a: np.ndarray, g: np.ndarray) -> float:
+        return stats.line_slope(x, a.mean(axis=0)) / float(g.mean()) - 1.0
+
+    est = stats.bootstrap((logchi, gh), rel, rng, method="percentile",
+                          n_resamples=ctx.n_resamples)
+    # derived size of the per-layer bias of E log(realised increment) against the log of the
+    # dominating terms, from the measured kurtosis, nu1 and the per-channel spread of the BN
+    # ratio (v_q = N x the relative variance of realised / integral (delta_BN chi)^2)
+    real_bn_sq = increments(res, "loc3", "loc1")[:, win] ** 2
+    v_q = width * float(np.var(real_bn_sq / dbn**2))
+    bias = float(th.log_increment_bias(width, atoms, float(res["mu4_signal_loc3"][:, win].mean()),
+                                       float(res["nu1_abs_sq_signal_loc3"][:, win].mean()), v_q))
+    return est, gh, x, logchi, bias, bias / abs(float(gh.mean()))
+
+
 def _l8_conv(ctx: Context, th: Theory, size: Mapping[str, Any], rng: np.random.Generator
              ) -> list[C.Criterion]:
     """L8 (c2)-(c4) on the conv bn_ff runs, one per boundary (Fig 4, C-bc)."""
@@ -1899,26 +1910,9 @@ def _l8_conv(ctx: Context, th: Theory, size: Mapping[str, Any], rng: np.random.G
     # (c1) on the conv spectra run: the assembled rate from measured nu1 and the L7 integral on
     # the 9N x 9N patch C, D at loc1
     res = conv_spectra_run(ctx, size)
-    win = (res.depth >= lo) & (res.depth <= hi)
-    x = res.depth[win].astype(float)
-    logchi = res["log_chi_loc4"][:, win]
-    nu1 = np.sqrt(res["nu1_abs_sq_signal_loc3"][:, win])
-    dbn = np.sqrt(apply_records(th.delta_bn_sq, res["cov_eigvals_loc1"][:, win],
-                                res["noise_proj_loc1"][:, win]))
-    gh = np.asarray(th.assembled_rate(nu1, dbn), dtype=float)
-
-    def rel(a: np.ndarray, g: np.ndarray) -> float:
-        return stats.line_slope(x, a.mean(axis=0)) / float(g.mean()) - 1.0
-
-    est = stats.bootstrap((logchi, gh), rel, rng, method="percentile",
-                          n_resamples=ctx.n_resamples)
     cw = size["cspec_width"]
     m_spec = size["cspec_batch"] * (size["cspec_image"] // 2) ** 2
-    real_bn_sq = increments(res, "loc3", "loc1")[:, win] ** 2
-    v_q = cw * float(np.var(real_bn_sq / dbn**2))
-    bias = float(th.log_increment_bias(cw, m_spec, float(res["mu4_signal_loc3"][:, win].mean()),
-                                       float(res["nu1_abs_sq_signal_loc3"][:, win].mean()), v_q))
-    bias_rel = bias / abs(float(gh.mean()))
+    est, gh, _, _, bias, bias_rel = _assembled_rate_fit(res, th, ctx, rng, cw, m_spec)
     out.append(C.equivalence(
         "L8.1[conv]", f"gamma / hat gamma - 1 (hat gamma = {gh.mean():.4f}), l in [{lo}, {hi}], "
         f"conv bn_ff N={cw}, periodic (the L7 conv spectra run)", est, 0.0,
