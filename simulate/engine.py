@@ -155,19 +155,26 @@ class _State:
         ``O(N^-1/2)`` fluctuations of the layer itself.
         """
         if self._gram_upper is None:
-            if self.Z.dtype == np.float32:
-                g = blas.ssyrk(1.0, self.Z.T, trans=1, lower=0)
-            else:
-                g = blas.dsyrk(1.0, self.Z.T, trans=1, lower=0)
-            self._gram_upper = np.asarray(g, dtype=np.float64)
+            self._gram_upper = gram_upper(self.Z)
         return self._gram_upper
 
     def gram(self) -> np.ndarray:
         """Symmetric float64 Gram matrix ``Z Z^T`` (``R x R``), cached until Z changes."""
         if self._gram is None:
-            g = self.gram_upper()
-            self._gram = np.triu(g) + np.triu(g, 1).T
+            self._gram = symmetrised(self.gram_upper())
         return self._gram
+
+
+def gram_upper(Z: np.ndarray) -> np.ndarray:
+    """``Z Z^T`` of the rows of ``Z`` (``(R, K)``) as float64 ``R x R``, upper triangle only:
+    one ``syrk`` in the storage precision of ``Z`` (see `_State.gram_upper`)."""
+    syrk = blas.ssyrk if Z.dtype == np.float32 else blas.dsyrk
+    return np.asarray(syrk(1.0, Z.T, trans=1, lower=0), dtype=np.float64)
+
+
+def symmetrised(g_upper: np.ndarray) -> np.ndarray:
+    """The symmetric matrix whose upper triangle is that of ``g_upper``."""
+    return np.triu(g_upper) + np.triu(g_upper, 1).T
 
 
 def psd_factor(gram: np.ndarray) -> np.ndarray:
@@ -324,21 +331,16 @@ def _spectra(state: _State, patch: Conv | None = None) -> dict[str, np.ndarray]:
     else:
         assert state.spatial is not None
         H, W = state.spatial
-        src_i = conv.source_index(H, patch.kernel_size, patch.stride, patch.boundary)
-        src_j = src_i if W == H else conv.source_index(W, patch.kernel_size, patch.stride,
-                                                       patch.boundary)
-        per_map = src_i.shape[0] * src_j.shape[0]
-        B = state.maps * per_map
+        Ho, Wo = patch.out_size(H, "feature map"), patch.out_size(W, "feature map")
+        B = state.maps * Ho * Wo
         if B > MAX_SPECTRA_PATCHES:
             raise ConfigError(
                 f"families='spectra' at conv needs batch_size x H x W <= {MAX_SPECTRA_PATCHES} "
-                f"patches (got {state.maps} x {src_i.shape[0]} x {src_j.shape[0]} = {B})")
-        P = np.empty((state.R // (H * W) * per_map, patch.kernel_size ** 2 * state.N),
-                     dtype=state.Z.dtype)
-        conv.pack_patches(state.Z, 0, state.R // (H * W), H, W, src_i, src_j, P)
-        blas_syrk = blas.ssyrk if P.dtype == np.float32 else blas.dsyrk
-        g = np.asarray(blas_syrk(1.0, P.T, trans=1, lower=0), dtype=np.float64)
-        g = np.triu(g) + np.triu(g, 1).T
+                f"patches (got {state.maps} x {Ho} x {Wo} = {B})")
+        # signal maps, then tangent maps: patch rows 0..B-1 signal, B..2B-1 tangent
+        maps = state.Z.reshape(state.R // (H * W), H, W, state.N)
+        P = conv.patches(maps, patch.kernel_size, patch.stride, patch.boundary)
+        g = symmetrised(gram_upper(P))
     gs = g[:B, :B]
     rm = gs.mean(axis=0)
     gc = gs - rm[None, :] - rm[:, None] + rm.mean()

@@ -76,9 +76,11 @@ def set_default_workers(workers: int | None) -> None:
 
 def simulate_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
                    seed: int, options: EngineOptions, start: int, stop: int,
-                   on_done: Callable[[], None] | None = None, prop: Propagator | None = None
-                   ) -> Chunk:
-    """Simulations ``start .. stop - 1`` of a run (see `simulation_seeds`), in this process."""
+                   on_done: Callable[[int], object] | None = None,
+                   prop: Propagator | None = None) -> Chunk:
+    """Simulations ``start .. stop - 1`` of a run (see `simulation_seeds`), in this process;
+    ``on_done(1)`` after each (a progress bar's ``update``); ``prop``: a Propagator of ``net``
+    with ``options`` to reuse."""
     prop = prop or Propagator(net, options)
     per_block: dict[str, list[np.ndarray]] = {}
     scalars: dict[str, list[float]] = {}
@@ -92,7 +94,7 @@ def simulate_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_s
         for k, v in sc.items():
             scalars.setdefault(k, []).append(v)
         if on_done is not None:
-            on_done()
+            on_done(1)
     return per_block, scalars, dict(prop.path_counts), dict(prop.work)
 
 
@@ -151,25 +153,29 @@ def chunk_bounds(num_sims: int, parts: int) -> list[tuple[int, int]]:
 
 def run_simulations(net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
                     num_sims: int, seed: int, options: EngineOptions, workers: int,
-                    on_done: Callable[[], None] | None = None) -> Chunk:
-    """All ``num_sims`` simulations, serially (``workers == 1`` or a single simulation) or on
-    the local pool, as one `Chunk` in simulation order.
+                    on_done: Callable[[int], object] | None = None,
+                    prop: Propagator | None = None) -> Chunk:
+    """All ``num_sims`` simulations, serially (``workers == 1`` or a single simulation; with
+    ``prop`` if given) or on the local pool, as one `Chunk` in simulation order; ``on_done(n)``
+    as ``n`` more simulations finish.
 
     The pool gets ``2 x workers`` chunks (or one per simulation), so a slow chunk does not
     leave a core idle for long; the chunking does not change the results.
     """
     workers = check_workers(workers)
     if workers == 1 or num_sims == 1:
-        return simulate_range(net, inputs, batch_size, seed, options, 0, num_sims, on_done)
+        return simulate_range(net, inputs, batch_size, seed, options, 0, num_sims, on_done,
+                              prop)
     pool = _pool(workers)
+    bounds = chunk_bounds(num_sims, 2 * workers)
     futures = [pool.submit(_worker_range, net, inputs, batch_size, seed, options, a, b)
-               for a, b in chunk_bounds(num_sims, 2 * workers)]
+               for a, b in bounds]
     per_block: dict[str, list[np.ndarray]] = {}
     scalars: dict[str, list[float]] = {}
     paths: dict[str, int] = {}
     work: dict[str, int] = {}
     try:
-        for fut in futures:  # in index order
+        for fut, (a, b) in zip(futures, bounds, strict=True):  # in index order
             pb, sc, pc, wk = fut.result()
             for k, v in pb.items():
                 per_block.setdefault(k, []).extend(v)
@@ -179,8 +185,7 @@ def run_simulations(net: specs.Network, inputs: InputSource | np.ndarray, batch_
                 for k, v in src.items():
                     d[k] = d.get(k, 0) + v
             if on_done is not None:
-                for _ in range(len(next(iter(pb.values()), []))):
-                    on_done()
+                on_done(b - a)
     except BaseException:
         for fut in futures:
             fut.cancel()

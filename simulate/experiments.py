@@ -92,12 +92,13 @@ def run_network(
             f"batch_size={batch_size} is not allowed with batch norm; it must be >= 2"
         )
     workers = default_workers() if workers is None else check_workers(workers)
-    prop = Propagator(net, options)  # validates the network and options here, before any work
+    prop = Propagator(net, options)  # validates here, before any work; runs the serial path
     t0 = time.perf_counter()
     with tqdm(total=num_sims, desc=f"{net.name}", unit="sim", disable=quiet, delay=1.0,
               file=sys.stderr, leave=False) as bar:
         per_block, scalars, path_counts, work = run_simulations(
-            net, inputs, batch_size, num_sims, int(seed), options, workers, on_done=bar.update)
+            net, inputs, batch_size, num_sims, int(seed), options, workers, on_done=bar.update,
+            prop=prop)
     elapsed = time.perf_counter() - t0
     arrays: dict[str, np.ndarray] = {k: np.stack(v) for k, v in per_block.items()}
     arrays.update({k: np.asarray(v, dtype=np.float64) for k, v in scalars.items()})
