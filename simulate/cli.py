@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
+from simulate.checkpoint import remove_checkpoint
+from simulate.errors import ConfigError
 from simulate.experiments import run_experiment, summary_table
 from simulate.inputs import DATASETS
 from simulate.results import check_writable
@@ -49,16 +53,34 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="processes the simulations run on (default: every core, or "
                         "$DNN_MOMENTS_WORKERS; results identical)")
-    p.add_argument("--out", default=None, help="output .npz path")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on the Dask cluster of this scheduler (e.g. tcp://host:8786; "
+                        "default $DNN_MOMENTS_SCHEDULER; results identical)")
+    p.add_argument("--out", default=None, help="output .npz path; finished chunks of "
+                   "simulations are kept in OUT.partial/ until it is written")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run of --out from OUT.partial/ (same "
+                        "configuration; finished chunks are not recomputed)")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="simulations per checkpointed chunk (default: num_sims / (4 x "
+                        "workers), 1 to 64)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=main)
     return p
+
+
+def checkpoint_dir(out: str | os.PathLike) -> Path:
+    """The checkpoint folder of output file ``out``: ``<out>.partial``."""
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the experiment described by ``args``; print a summary; write ``--out``."""
     if args.out is not None:
         check_writable(args.out, "--out")  # fail before computing anything
+    elif args.resume:
+        raise ConfigError("--resume needs --out (the file whose interrupted run to continue)")
     res = run_experiment(
         architecture=args.architecture, total_depth=args.total_depth,
         kernel_size=args.kernel_size, num_channels=args.num_channels,
@@ -68,15 +90,20 @@ def main(args: argparse.Namespace) -> int:
                           else min(100, args.total_depth)), seed=args.seed,
         compute_reff_signal=not args.no_reff_signal, compute_reff_noise=not args.no_reff_noise,
         data_dir=args.data_dir, quiet=args.quiet, dtype=args.dtype, path=args.path,
-        threads=args.threads, workers=args.workers,
+        threads=args.threads, workers=args.workers, scheduler=args.scheduler,
+        checkpoint=None if args.out is None else checkpoint_dir(args.out), resume=args.resume,
+        chunk_size=args.chunk_size, keep_checkpoint=True,
     )
     if args.out is not None:
         res.save(args.out)
+        remove_checkpoint(checkpoint_dir(args.out))  # only now that the file is written
     if not args.quiet:
         meta = res.metadata
         print(f"{args.architecture}: width {args.num_channels}, depth {args.total_depth}, "
               f"batch {args.batch_size}, {res.num_sims} sims on {args.dataset} inputs; "
-              f"{meta['seconds_per_sim']:.3f} s per simulation")
+              f"{meta['run']['seconds_per_sim']:.3f} s per simulation"
+              + (f" ({meta['run']['resumed_simulations']} read back from the checkpoint)"
+                 if meta["run"]["resumed_simulations"] else ""))
         print(summary_table(res))
         if args.out is not None:
             print(f"wrote {args.out}")

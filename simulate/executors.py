@@ -1,14 +1,18 @@
-"""Where the simulations of one configuration run: in this process, or on local worker processes.
+"""Where the simulations of one configuration run: in this process, on local worker processes,
+or on a Dask cluster.
 
 Simulation ``i`` of a run with seed ``s`` depends only on ``(s, i)`` (`simulation_seeds`), and
 every kernel of the engine gives bit-identical results for any thread count (counter-based
 random blocks, single-threaded BLAS, fixed chunking of the conv products). So the simulations
-can be split over processes in any way: the stacked arrays are byte-identical to a serial run.
+can be split over processes and machines in any way: the stacked arrays are byte-identical to a
+serial run.
 
-``workers`` (`run_simulations`): ``1`` runs in this process; ``n > 1`` splits the simulation
-indices into contiguous chunks run on a persistent pool of ``n`` spawned processes (one numba
-thread, one BLAS thread and one conv thread each, so ``n`` workers use ``n`` cores). The default,
-`default_workers`, is ``$DNN_MOMENTS_WORKERS`` or else every core this process may use.
+Executors (`resolve_executor`): `Executor` runs in this process; `ProcessExecutor` splits the
+simulation indices into contiguous chunks run on a persistent pool of ``n`` spawned processes
+(one numba thread, one BLAS thread and one conv thread each, so ``n`` workers use ``n`` cores);
+`DaskExecutor` submits the same chunks to a ``dask.distributed.Client``. The default is a Dask
+scheduler named by ``$DNN_MOMENTS_SCHEDULER`` if set, else ``$DNN_MOMENTS_WORKERS`` local
+processes, else one per core this process may use (`default_workers`).
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ import dataclasses
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
 
 import numpy as np
 
 from simulate import conv
 from simulate import spec as specs
+from simulate.checkpoint import Checkpoint
 from simulate.engine import EngineOptions, Propagator
 from simulate.errors import ConfigError
 from simulate.inputs import InputSource
@@ -32,6 +38,8 @@ from simulate.rng import GaussianStream
 
 #: Environment variable with the default number of worker processes.
 ENV_WORKERS = "DNN_MOMENTS_WORKERS"
+#: Environment variable with the address of a Dask scheduler to run on (``tcp://host:8786``).
+ENV_SCHEDULER = "DNN_MOMENTS_SCHEDULER"
 
 #: Per-simulation records of a range of simulations: (per-block arrays by key, scalars by key,
 #: dense-layer path counts, work counts), each list in simulation order.
@@ -82,6 +90,7 @@ def simulate_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_s
     ``on_done(1)`` after each (a progress bar's ``update``); ``prop``: a Propagator of ``net``
     with ``options`` to reuse."""
     prop = prop or Propagator(net, options)
+    paths0, work0 = dict(prop.path_counts), dict(prop.work)  # prop may have run before
     per_block: dict[str, list[np.ndarray]] = {}
     scalars: dict[str, list[float]] = {}
     for i in range(start, stop):
@@ -95,7 +104,8 @@ def simulate_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_s
             scalars.setdefault(k, []).append(v)
         if on_done is not None:
             on_done(1)
-    return per_block, scalars, dict(prop.path_counts), dict(prop.work)
+    return (per_block, scalars, {k: v - paths0.get(k, 0) for k, v in prop.path_counts.items()},
+            {k: v - work0.get(k, 0) for k, v in prop.work.items()})
 
 
 def _worker_init() -> None:
@@ -108,6 +118,8 @@ def _worker_init() -> None:
 
 def _worker_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
                   seed: int, options: EngineOptions, start: int, stop: int) -> Chunk:
+    """A chunk on a worker (pool process or Dask worker thread): one thread for everything."""
+    _worker_init()
     if options.threads is None:
         options = dataclasses.replace(options, threads=1)
     return simulate_range(net, inputs, batch_size, seed, options, start, stop)
@@ -151,47 +163,186 @@ def chunk_bounds(num_sims: int, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-def run_simulations(net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
-                    num_sims: int, seed: int, options: EngineOptions, workers: int,
-                    on_done: Callable[[int], object] | None = None,
-                    prop: Propagator | None = None) -> Chunk:
-    """All ``num_sims`` simulations, serially (``workers == 1`` or a single simulation; with
-    ``prop`` if given) or on the local pool, as one `Chunk` in simulation order; ``on_done(n)``
-    as ``n`` more simulations finish.
-
-    The pool gets ``2 x workers`` chunks (or one per simulation), so a slow chunk does not
-    leave a core idle for long; the chunking does not change the results.
-    """
-    workers = check_workers(workers)
-    if workers == 1 or num_sims == 1:
-        return simulate_range(net, inputs, batch_size, seed, options, 0, num_sims, on_done,
-                              prop)
-    pool = _pool(workers)
-    bounds = chunk_bounds(num_sims, 2 * workers)
-    futures = [pool.submit(_worker_range, net, inputs, batch_size, seed, options, a, b)
-               for a, b in bounds]
+def _merge(chunks: list[Chunk]) -> Chunk:
+    """Chunks in simulation order -> one Chunk (lists concatenated, counts summed)."""
     per_block: dict[str, list[np.ndarray]] = {}
     scalars: dict[str, list[float]] = {}
     paths: dict[str, int] = {}
     work: dict[str, int] = {}
-    try:
-        for fut, (a, b) in zip(futures, bounds, strict=True):  # in index order
-            pb, sc, pc, wk = fut.result()
-            for k, v in pb.items():
-                per_block.setdefault(k, []).extend(v)
-            for k, v in sc.items():
-                scalars.setdefault(k, []).extend(v)
-            for d, src in ((paths, pc), (work, wk)):
-                for k, v in src.items():
-                    d[k] = d.get(k, 0) + v
-            if on_done is not None:
-                on_done(b - a)
-    except BaseException:
-        for fut in futures:
-            fut.cancel()
-        raise
+    for pb, sc, pc, wk in chunks:
+        for k, v in pb.items():
+            per_block.setdefault(k, []).extend(v)
+        for k, v in sc.items():
+            scalars.setdefault(k, []).extend(v)
+        for d, src in ((paths, pc), (work, wk)):
+            for k, v in src.items():
+                d[k] = d.get(k, 0) + v
     return per_block, scalars, paths, work
 
 
-__all__ = ["ENV_WORKERS", "check_workers", "chunk_bounds", "default_workers", "run_simulations",
-           "set_default_workers", "shutdown_pool", "simulate_range", "simulation_seeds"]
+class Executor:
+    """Where chunks of simulations run. `map` yields ``(chunk index, Chunk)`` as chunks finish,
+    in any order; the caller puts them back in simulation order."""
+
+    #: Name recorded in the results' ``metadata["run"]["executor"]``.
+    name = "serial"
+    #: Parallel slots (chunks are sized so that every slot stays busy).
+    slots = 1
+
+    def map(self, net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
+            seed: int, options: EngineOptions, bounds: list[tuple[int, int]],
+            todo: list[int], prop: Propagator | None = None,
+            ) -> Iterator[tuple[int, Chunk]]:
+        for i in todo:
+            a, b = bounds[i]
+            yield i, simulate_range(net, inputs, batch_size, seed, options, a, b, prop=prop)
+
+
+class ProcessExecutor(Executor):
+    """The persistent pool of ``workers`` local spawned processes (`_pool`)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        self.slots = check_workers(workers)
+
+    def map(self, net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
+            seed: int, options: EngineOptions, bounds: list[tuple[int, int]],
+            todo: list[int], prop: Propagator | None = None,
+            ) -> Iterator[tuple[int, Chunk]]:
+        pool = _pool(self.slots)
+        futures = {pool.submit(_worker_range, net, inputs, batch_size, seed, options,
+                               *bounds[i]): i for i in todo}
+        try:
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+class DaskExecutor(Executor):
+    """Chunks submitted to a ``dask.distributed.Client`` (each worker thread runs one chunk with
+    one numba/BLAS/conv thread)."""
+
+    name = "dask"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        try:
+            nthreads = client.nthreads()
+        except Exception as exc:  # noqa: BLE001 - a dead scheduler is a configuration error
+            raise ConfigError(f"scheduler={_address(client)!r} does not answer ({exc})") from None
+        self.slots = max(1, sum(nthreads.values()))
+
+    def map(self, net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
+            seed: int, options: EngineOptions, bounds: list[tuple[int, int]],
+            todo: list[int], prop: Propagator | None = None,
+            ) -> Iterator[tuple[int, Chunk]]:
+        from distributed import as_completed as dask_as_completed
+
+        futures = {self.client.submit(_worker_range, net, inputs, batch_size, seed, options,
+                                      *bounds[i], pure=False): i for i in todo}
+        try:
+            for fut in dask_as_completed(list(futures)):
+                yield futures[fut], fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _address(client: Any) -> str:
+    return str(getattr(getattr(client, "scheduler", None), "address", client))
+
+
+_CLIENTS: dict[str, Any] = {}
+
+
+def _client_for(address: str) -> Any:
+    """A ``dask.distributed.Client`` connected to ``address`` (one per address and process,
+    reconnected if it was closed; `close_clients` closes them)."""
+    client = _CLIENTS.get(address)
+    if client is not None and client.status == "running":
+        return client
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(f"scheduler={address!r} needs dask.distributed, which is not "
+                          "installed: pip install 'dnn-moments[dask]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(f"scheduler={address!r}: cannot connect ({exc})") from None
+    _CLIENTS[address] = client
+    return client
+
+
+def close_clients() -> None:
+    """Close the Dask clients opened from scheduler addresses."""
+    while _CLIENTS:
+        _, client = _CLIENTS.popitem()
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001 - closing a client of a dead scheduler
+            pass
+
+
+atexit.register(close_clients)
+
+
+def resolve_executor(workers: int | None = None, scheduler: str | None = None,
+                     client: Any = None) -> Executor:
+    """The executor a run uses: a Dask ``client`` if given, else a scheduler address
+    (``scheduler``, else ``$DNN_MOMENTS_SCHEDULER``), else ``workers`` local processes
+    (default `default_workers`), serial for one."""
+    if client is not None:
+        return DaskExecutor(client)
+    address = scheduler if scheduler is not None else os.environ.get(ENV_SCHEDULER, "").strip()
+    if address:
+        return DaskExecutor(_client_for(str(address)))
+    workers = default_workers() if workers is None else check_workers(workers)
+    return Executor() if workers == 1 else ProcessExecutor(workers)
+
+
+def run_simulations(net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
+                    num_sims: int, seed: int, options: EngineOptions,
+                    executor: Executor | int,
+                    on_done: Callable[[int], object] | None = None,
+                    prop: Propagator | None = None,
+                    checkpoint: Checkpoint | None = None) -> Chunk:
+    """All ``num_sims`` simulations on ``executor`` (an `Executor`, or a number of local
+    workers), as one `Chunk` in simulation order; ``on_done(n)`` as ``n`` more finish.
+
+    Without a checkpoint, a serial run is one chunk and a parallel one gets ``2 x slots``
+    chunks (or one per simulation), so a slow chunk does not leave a slot idle for long. With
+    ``checkpoint`` the chunks are the checkpoint's: finished ones are read back (and counted by
+    ``on_done``), the others computed and written as they finish. The chunking never changes
+    the results.
+    """
+    if not isinstance(executor, Executor):
+        workers = check_workers(executor)
+        executor = Executor() if workers == 1 else ProcessExecutor(workers)
+    if checkpoint is not None:
+        bounds, done = checkpoint.bounds, dict(checkpoint.done)
+    elif executor.slots == 1 or num_sims == 1:
+        bounds, done = [(0, num_sims)], {}
+    else:
+        bounds, done = chunk_bounds(num_sims, 2 * executor.slots), {}
+    if done and on_done is not None:
+        on_done(sum(bounds[i][1] - bounds[i][0] for i in done))
+    todo = [i for i in range(len(bounds)) if i not in done]
+    if len(todo) == 1 and isinstance(executor, ProcessExecutor):
+        executor = Executor()  # one chunk: no process to start
+    for i, chunk in executor.map(net, inputs, batch_size, seed, options, bounds, todo, prop):
+        done[i] = chunk
+        if checkpoint is not None:
+            checkpoint.write(i, chunk)
+        if on_done is not None:
+            on_done(bounds[i][1] - bounds[i][0])
+    return _merge([done[i] for i in range(len(bounds))])
+
+
+__all__ = ["ENV_SCHEDULER", "ENV_WORKERS", "DaskExecutor", "Executor", "ProcessExecutor",
+           "check_workers", "chunk_bounds", "close_clients", "default_workers", "resolve_executor",
+           "run_simulations", "set_default_workers", "shutdown_pool", "simulate_range",
+           "simulation_seeds"]

@@ -12,7 +12,10 @@ across workers.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import pickle
 import platform
 import sys
 import time
@@ -23,11 +26,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from simulate import spec as specs
+from simulate.checkpoint import Checkpoint
 from simulate.engine import EngineOptions, Propagator
 from simulate.errors import ConfigError, check_choice, check_nonnegative, check_positive_int
 from simulate.executors import (  # noqa: F401 - simulation_seeds: public name kept here too
     check_workers,
     default_workers,
+    resolve_executor,
     run_simulations,
     simulation_seeds,
 )
@@ -56,11 +61,28 @@ def run_network(
     quiet: bool = False,
     config: dict[str, Any] | None = None,
     workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
+    chunk_size: int | None = None,
+    keep_checkpoint: bool = False,
 ) -> SimulationResults:
     """Run ``num_sims`` independent simulations of ``net``.
 
-    workers: processes to run them on (`simulate.executors`; default `default_workers`: every
-        core, or ``$DNN_MOMENTS_WORKERS``). The arrays are byte-identical for any value.
+    Where they run (`simulate.executors.resolve_executor`; the arrays are byte-identical for
+    every choice): ``client``, a ``dask.distributed.Client``; else ``scheduler``, the address of
+    a Dask scheduler (default ``$DNN_MOMENTS_SCHEDULER``); else ``workers`` local processes
+    (default `default_workers`: every core, or ``$DNN_MOMENTS_WORKERS``).
+
+    checkpoint: a folder where finished chunks of ``chunk_size`` simulations are written as they
+        finish (`simulate.checkpoint`); it is removed once the results are assembled, unless
+        ``keep_checkpoint`` (a caller that saves the results removes it after saving them:
+        `simulate.checkpoint.remove_checkpoint`).
+    resume: continue the run found in ``checkpoint`` (same configuration, else a ConfigError
+        naming what differs); finished chunks are read back, not recomputed.
+    chunk_size: simulations per checkpoint chunk (default: ``num_sims / (4 x slots)``, at least
+        1 and at most 64).
 
     inputs: an `InputSource` (a fresh batch of ``batch_size`` inputs per simulation) or a fixed
         array used as-is in every simulation (e.g. two inputs for correlations): ``(B, D)``
@@ -91,14 +113,31 @@ def run_network(
         raise ConfigError(
             f"batch_size={batch_size} is not allowed with batch norm; it must be >= 2"
         )
-    workers = default_workers() if workers is None else check_workers(workers)
+    if workers is not None:
+        check_workers(workers)
+    if not isinstance(resume, bool):
+        raise ConfigError(f"resume={resume!r} is not allowed; it must be True or False")
+    if resume and checkpoint is None:
+        raise ConfigError("resume=True needs checkpoint=<folder> (the run to continue)")
     prop = Propagator(net, options)  # validates here, before any work; runs the serial path
+    executor = resolve_executor(workers, scheduler, client)
+    ckpt = None
+    if checkpoint is not None:
+        if chunk_size is None:
+            chunk_size = min(64, max(1, -(-num_sims // (4 * executor.slots))))
+        ckpt = Checkpoint(checkpoint, _run_identity(net, inputs, batch_size, num_sims, seed,
+                                                    options), num_sims,
+                          check_positive_int("chunk_size", chunk_size), resume=resume,
+                          version=package_version())
+        for bad in ckpt.corrupted:
+            print(f"dnn-moments: checkpoint chunk {bad} failed verification; recomputing it",
+                  file=sys.stderr)
     t0 = time.perf_counter()
     with tqdm(total=num_sims, desc=f"{net.name}", unit="sim", disable=quiet, delay=1.0,
               file=sys.stderr, leave=False) as bar:
         per_block, scalars, path_counts, work = run_simulations(
-            net, inputs, batch_size, num_sims, int(seed), options, workers, on_done=bar.update,
-            prop=prop)
+            net, inputs, batch_size, num_sims, int(seed), options, executor,
+            on_done=bar.update, prop=prop, checkpoint=ckpt)
     elapsed = time.perf_counter() - t0
     arrays: dict[str, np.ndarray] = {k: np.stack(v) for k, v in per_block.items()}
     arrays.update({k: np.asarray(v, dtype=np.float64) for k, v in scalars.items()})
@@ -123,14 +162,36 @@ def run_network(
         "numpy": np.__version__,
         "python": platform.python_version(),
         "machine": f"{platform.machine()} {os.cpu_count()} cpus",
-        "seconds": elapsed,
-        "seconds_per_sim": elapsed / num_sims,
-        "workers": min(workers, num_sims),
         "dense_layers_by_path": {k: int(path_counts.get(k, 0)) for k in prop.path_counts},
         "normal_draws": int(work.get("normal_draws", 0)),
         "flops": int(work.get("flops", 0)),
+        "run": {  # differs from run to run; kept in memory, not written to the .npz
+            "seconds": elapsed, "seconds_per_sim": elapsed / num_sims,
+            "executor": executor.name, "workers": min(executor.slots, num_sims),
+            "resumed_simulations": 0 if ckpt is None else int(sum(
+                b - a for i, (a, b) in enumerate(ckpt.bounds) if i in ckpt.resumed)),
+        },
     }
-    return SimulationResults(arrays, depth, net.res_depth, metadata)
+    res = SimulationResults(arrays, depth, net.res_depth, metadata)
+    if ckpt is not None and not keep_checkpoint:
+        ckpt.remove()
+    return res
+
+
+def _run_identity(net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
+                  num_sims: int, seed: int, options: EngineOptions) -> dict[str, Any]:
+    """Everything the arrays of a run depend on (what a checkpoint must match to resume)."""
+    if isinstance(inputs, np.ndarray):
+        in_desc: Any = {"fixed": hashlib.sha256(np.ascontiguousarray(inputs)).hexdigest(),
+                        "shape": list(inputs.shape), "dtype": inputs.dtype.str}
+    else:  # the source's recipe (pickles of sources are their recipes: `simulate.inputs`)
+        in_desc = {"name": inputs.name, "shape": list(inputs.shape),
+                   "recipe": hashlib.sha256(pickle.dumps(inputs, protocol=5)).hexdigest()}
+    opts = dataclasses.asdict(options)
+    opts.pop("threads")  # results do not depend on the thread count
+    return {"network": net.to_dict(), "inputs": in_desc, "batch_size": int(batch_size),
+            "num_sims": int(num_sims), "seed": int(seed), "options": opts,
+            "version": package_version()}
 
 
 def _derive_noise_quantities(arrays: dict[str, np.ndarray]) -> None:
@@ -177,6 +238,12 @@ def run_experiment(
     families: Sequence[str] = ("moments",),
     threads: int | None = None,
     workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
+    chunk_size: int | None = None,
+    keep_checkpoint: bool = False,
 ) -> SimulationResults:
     """moments-dnns' ``run_experiment``: same parameters, same result keys and shapes.
 
@@ -192,8 +259,9 @@ def run_experiment(
     (moments-dnns ``numpy_seed``); compute_reff_signal / compute_reff_noise: effective ranks;
     threads: threads for the convolution products (``None``: every core; results do not
     depend on it).
-    workers: processes the simulations run on (``None``: `default_workers`; results do not
-        depend on it)
+    workers, scheduler, client, checkpoint, resume, chunk_size, keep_checkpoint: where the
+        simulations run and where finished chunks are kept, as in `run_network` (results do
+        not depend on them)
     """
     check_choice("architecture", architecture, specs.ARCHITECTURES)
     check_choice("dataset", dataset, DATASETS)
@@ -235,8 +303,9 @@ def run_experiment(
         "data_dir": None if data_dir is None else str(data_dir),
     }
     res = run_network(net, source, batch_size=batch_size, num_sims=num_sims, seed=seed,
-                      workers=workers,
-                      options=options, quiet=quiet, config=config)
+                      workers=workers, scheduler=scheduler, client=client,
+                      checkpoint=checkpoint, resume=resume, chunk_size=chunk_size,
+                      keep_checkpoint=keep_checkpoint, options=options, quiet=quiet, config=config)
     if architecture != "bn_res":
         res = res.replace(res_depth=res_depth)  # moments-dnns stores res_depth for every run
     return res

@@ -10,18 +10,26 @@ File format (compatible with moments-dnns readers):
   computed, as in moments-dnns), plus extra keys of ours (``log_mu2_noise_*``, ``log_chi_*``,
   ``sq_mean_signal_*``, ``nu1_abs_sq_signal_*``, ...); ``chi`` is normalised by the input SNR;
 * per-simulation scalars (``num_sims``,) such as ``log_grad_sq_input``;
-* ``metadata``: a 0-d unicode array holding JSON (configuration, seed, package version), so the
-  file loads with ``allow_pickle=False``; moments-dnns readers ignore the extra keys.
+* ``metadata``: a 0-d unicode array holding JSON (configuration, seed, package version, and
+  ``checksum``, the sha256 of every other array: `arrays_checksum`), so the file loads with
+  ``allow_pickle=False``; moments-dnns readers ignore the extra keys.
 
-Writes are atomic (temporary file + rename), so an interrupted save never corrupts a file.
+The bytes of a file depend only on its contents: entries are stored uncompressed with a fixed
+timestamp, and the run's timings and executor (``metadata["run"]``, which differ from run to run)
+stay in memory and are not written. So the same seed gives the same file, whichever executor ran
+it and whether or not it was resumed (`simulate.checkpoint`). Writes are atomic (temporary file +
+rename), so an interrupted save never corrupts a file; `SimulationResults.load` verifies the
+checksum, so an altered file is refused rather than used.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,7 +50,9 @@ class SimulationResults:
         (or more trailing axes, e.g. spectra), per-simulation scalars ``(num_sims,)``.
     depth: ``(num_computations,)`` measured block indices.
     res_depth: layers per residual branch (0 if none).
-    metadata: configuration, seed, versions, timings (JSON-serialisable).
+    metadata: configuration, seed, versions (JSON-serialisable); ``metadata["run"]`` holds what
+        differs between runs of the same configuration (seconds, workers, executor) and is not
+        written to disk.
     """
 
     arrays: Mapping[str, np.ndarray]
@@ -96,8 +106,9 @@ class SimulationResults:
             "res_depth": np.asarray(self.res_depth),
         }
         out.update({k: np.asarray(v) for k, v in self.arrays.items()})
-        out["metadata"] = np.asarray(json.dumps(dict(self.metadata), sort_keys=True,
-                                                default=_json_default))
+        meta = {k: v for k, v in self.metadata.items() if k not in ("run", "checksum")}
+        meta["checksum"] = arrays_checksum(out)
+        out["metadata"] = np.asarray(json.dumps(meta, sort_keys=True, default=_json_default))
         return out
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -113,15 +124,28 @@ class SimulationResults:
                 data = {k: f[k] for k in f.files}
         except FileNotFoundError:
             raise ConfigError(f"path={str(path)!r}: no such file") from None
-        except (ValueError, OSError) as exc:
-            raise ConfigError(f"path={str(path)!r} is not a readable .npz results file ({exc})") \
-                from None
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise ConfigError(f"path={str(path)!r} is not a readable .npz results file (truncated "
+                              f"or altered: {exc})") from None
         if "depth" not in data:
             raise ConfigError(f"path={str(path)!r} has no 'depth' key; not a moments file")
         depth = data.pop("depth")
-        res_depth = int(data.pop("res_depth", 0))
+        raw_res_depth = data.pop("res_depth", np.asarray(0))
+        res_depth = int(raw_res_depth)
         meta_raw = data.pop("metadata", None)
-        metadata = json.loads(str(meta_raw)) if meta_raw is not None else {"source": "moments-dnns"}
+        try:
+            metadata = (json.loads(str(meta_raw)) if meta_raw is not None
+                        else {"source": "moments-dnns"})
+        except ValueError:
+            raise ConfigError(f"path={str(path)!r} has unreadable metadata (not JSON): the file "
+                              "was altered after it was written") from None
+        expected = metadata.pop("checksum", None)
+        if expected is not None:
+            got = arrays_checksum({"depth": depth, "res_depth": raw_res_depth, **data})
+            if got != expected:
+                raise ConfigError(f"path={str(path)!r} fails its checksum (stored {expected[:19]}"
+                                  f"..., contents {got[:19]}...): the file was altered after it "
+                                  "was written; recompute it")
         arrays = {k: np.asarray(v, dtype=np.float64) if v.dtype.kind == "f" else v
                   for k, v in data.items()}
         for k in list(arrays):  # files from moments-dnns have no log keys
@@ -132,6 +156,31 @@ class SimulationResults:
                 with np.errstate(divide="ignore"):
                     arrays["log_" + k] = np.log(arrays[k])
         return cls(arrays, depth, res_depth, metadata)
+
+
+def arrays_checksum(arrays: Mapping[str, np.ndarray]) -> str:
+    """``"sha256:<hex>"`` over ``(name, dtype, shape, bytes)`` of every array but ``metadata``,
+    in sorted name order: what `SimulationResults.load` checks a file against."""
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        if k == "metadata":
+            continue
+        a = np.ascontiguousarray(arrays[k])
+        h.update(f"{k}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return "sha256:" + h.hexdigest()
+
+
+def write_npz(fh: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write ``arrays`` to the binary file ``fh`` in numpy's ``.npz`` layout, byte-reproducibly:
+    uncompressed entries in the given order with a fixed timestamp (``np.savez`` stamps the
+    current time), and no pickles (an object array is a ValueError)."""
+    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, arr in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(arr), allow_pickle=False)
 
 
 def _json_default(o: Any) -> Any:
@@ -173,7 +222,7 @@ def save_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            write_npz(fh, arrays)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions

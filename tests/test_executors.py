@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 from simulate import EngineOptions, spec
 from simulate.errors import ConfigError
-from simulate.executors import ENV_WORKERS, check_workers, chunk_bounds, default_workers
+from simulate.executors import (
+    ENV_SCHEDULER,
+    ENV_WORKERS,
+    check_workers,
+    chunk_bounds,
+    close_clients,
+    default_workers,
+    resolve_executor,
+)
 from simulate.experiments import run_network
 from simulate.inputs import make_input_source
 
@@ -42,7 +50,8 @@ def test_workers_give_byte_identical_arrays(case: str) -> None:
     serial = run_network(net, inputs, workers=1, **kw)
     pooled = run_network(net, inputs, workers=2, **kw)
     _assert_same_arrays(serial, pooled)
-    assert pooled.metadata["workers"] == 2 and serial.metadata["workers"] == 1
+    assert pooled.metadata["run"]["workers"] == 2 and serial.metadata["run"]["workers"] == 1
+    assert pooled.metadata["run"]["executor"] == "processes"
     assert pooled.metadata["flops"] == serial.metadata["flops"]
     assert pooled.metadata["dense_layers_by_path"] == serial.metadata["dense_layers_by_path"]
 
@@ -88,3 +97,38 @@ def test_a_worker_error_reaches_the_caller() -> None:
     x = np.full((3, 6), np.nan)
     with pytest.raises(Exception, match="(?i)non-finite|nan"):
         run_network(spec.vanilla(4, 2), x, num_sims=4, workers=2, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A two-worker Dask LocalCluster (separate processes, one thread each), started here."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.mark.parametrize("case", ["bn_ff FC with spectra", "bn_ff conv natural, spectra"])
+def test_dask_cluster_gives_byte_identical_arrays(case: str, dask_client,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    net, inputs, batch, opts = CASES[case]
+    kw = {"batch_size": batch, "num_sims": 7, "seed": 5, "options": opts, "quiet": True}
+    serial = run_network(net, inputs, workers=1, **kw)
+    on_dask = run_network(net, inputs, client=dask_client, **kw)
+    _assert_same_arrays(serial, on_dask)
+    assert on_dask.metadata["run"]["executor"] == "dask"
+    assert on_dask.metadata["run"]["workers"] == 2
+    assert on_dask.metadata["flops"] == serial.metadata["flops"]
+    # the same cluster named by its address, as --scheduler / $DNN_MOMENTS_SCHEDULER do
+    monkeypatch.setenv(ENV_SCHEDULER, dask_client.scheduler.address)
+    try:
+        _assert_same_arrays(serial, run_network(net, inputs, **kw))
+    finally:
+        close_clients()  # before the cluster goes
+
+
+def test_unreachable_scheduler_is_one_line_config_error() -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(ConfigError, match=r"scheduler='tcp://127.0.0.1:9': cannot connect"):
+        resolve_executor(scheduler="tcp://127.0.0.1:9")

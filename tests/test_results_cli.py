@@ -69,7 +69,7 @@ def test_atomic_write_keeps_previous_file_on_failure(small, tmp_path, monkeypatc
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", boom)
+    monkeypatch.setattr(np.lib.format, "write_array", boom)
     with pytest.raises(OSError):
         small.save(f)
     assert f.read_bytes() == before

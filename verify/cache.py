@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from simulate.checkpoint import remove_checkpoint
 from simulate.results import SimulationResults
 
 ENV_CACHE_DIR = "DNN_MOMENTS_CACHE_DIR"
@@ -71,6 +72,11 @@ class SimulationCache:
     def _paths(self, key: str) -> tuple[Path, Path]:
         return self.directory / f"{key}.npz", self.directory / f"{key}.sha256"
 
+    def partial_dir(self, key: str) -> Path:
+        """Checkpoint folder of the entry being computed under ``key`` (`simulate.checkpoint`):
+        ``partial/<key>/``, removed once the entry is stored."""
+        return self.directory / "partial" / key
+
     def load(self, key: str) -> SimulationResults | None:
         """The entry under ``key``, or None if missing or corrupted (corrupt files are removed)."""
         npz, digest = self._paths(key)
@@ -107,5 +113,10 @@ class SimulationCache:
             for p in self.directory.glob("*"):
                 if p.suffix in (".npz", ".sha256", ".tmp"):
                     p.unlink()
+                    n += 1
+            partial = self.directory / "partial"
+            if partial.is_dir():
+                for d in partial.iterdir():
+                    remove_checkpoint(d)
                     n += 1
         return n

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from simulate import EngineOptions, run_network
+from simulate.checkpoint import remove_checkpoint
 from simulate.inputs import make_input_source
 from simulate.results import SimulationResults
 from simulate.spec import Network
@@ -141,12 +142,18 @@ class Context:
             res = self.cache.load(key)
             cached = res is not None
         if res is None:
+            # With a cache, finished chunks are checkpointed beside it: a killed verify or
+            # report run resumes inside the simulation it was running.
+            partial = None if self.cache is None else self.cache.partial_dir(key)
             res = run_network(net, source, batch_size=batch_size, num_sims=num_sims, seed=seed,
                               options=options, quiet=self.quiet,
                               config={"verify": {"claim": self.claim_id, "run_seed": self.seed,
-                                                 "name": name}})
+                                                 "name": name}},
+                              checkpoint=partial, resume=partial is not None,
+                              keep_checkpoint=True)
             if self.cache is not None:
                 self.cache.store(key, res)
+                remove_checkpoint(partial)
         self.memo[key] = res
         self.records.append(SimulationRecord(name or net.name, net.name, num_sims,
                                              res.metadata.get("batch_size", batch_size or 0),
