@@ -6,9 +6,9 @@ builders and returns plain data; `reports.render.render_report` turns that data 
 
 **Figure sections.** The paper-figure reproductions registered in `verify.reproductions` run
 after the claims (all of them by default; with ``--claims``, those of the papers named by a
-prefix L, S or Y). Extra builders ``builder(fidelity, seed, cache) -> FigureSection`` can be
-registered here with `figure_builder`; they run after the reproductions. Sections appear after
-the claim sections, in that order.
+paper key: L, S, Y or an extension's). Extra builders ``builder(fidelity, seed, cache) ->
+FigureSection`` can be registered here with `figure_builder`; they run after the
+reproductions. Sections appear after the claim sections, in that order.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Literal
 from reports.compare import Comparison, load_comparisons
 from reports.render import prepare_output_dir, render_report
 from theory.derivation import Derivation
+from theory.papers import paper_keys_of
 from verify import registry, reproductions, runner
 from verify.cache import SimulationCache
 from verify.panels import FigureSection
@@ -58,7 +59,7 @@ class Selection:
 
 
 def select(spec: str | Sequence[str] | None) -> Selection:
-    """Resolve ``--claims`` (comma-separated ids or prefixes L, S, Y; None = everything).
+    """Resolve ``--claims`` (comma-separated ids or paper keys L, S, Y, P...; None = everything).
 
     Describe-only ids (Y8, Y9) are accepted and shown as context; other unknown ids raise
     ValueError naming ``claims`` and the allowed values.
@@ -73,14 +74,15 @@ def select(spec: str | Sequence[str] | None) -> Selection:
     derivs = {d.claim_id: d for d in theory.all_derivations()}
     describe_only = [c for c, d in derivs.items() if d.describe_only]
     partly = [c for c in PARTLY_DESCRIBE_ONLY if c in derivs]
+    keys = paper_keys_of(registered + describe_only)
     if not tokens:
         wanted_claims, wanted_ctx = registered, describe_only + partly
     else:
         wanted_claims, wanted_ctx = [], []
         for tok in tokens:
-            if tok in ("L", "S", "Y"):
-                wanted_claims += [c for c in registered if c.startswith(tok)]
-                wanted_ctx += [c for c in describe_only + partly if c.startswith(tok)]
+            if tok in keys:
+                wanted_claims += [c for c in registered if registry.in_paper(c, tok)]
+                wanted_ctx += [c for c in describe_only + partly if registry.in_paper(c, tok)]
             elif tok in registered:
                 wanted_claims.append(tok)
                 if tok in partly:
@@ -90,7 +92,8 @@ def select(spec: str | Sequence[str] | None) -> Selection:
             else:
                 raise ValueError(
                     f"claims={tok!r} is not a registered claim; choose from "
-                    f"{', '.join(registered + describe_only) or 'none'} (or a prefix L, S, Y)")
+                    f"{', '.join(registered + describe_only) or 'none'} (or a paper key "
+                    f"{', '.join(keys)})")
     claims = tuple(registry.get(c) for c in dict.fromkeys(wanted_claims))
     order = {c: i for i, c in enumerate(theory.claim_ids())}
     ctx_ids = sorted(dict.fromkeys(wanted_ctx), key=lambda c: order.get(c, 0))
@@ -188,11 +191,12 @@ def build_report(
 
 
 def _papers(claims: str | Sequence[str] | None) -> str | None:
-    """Paper prefixes named in ``--claims`` (None: no selection, i.e. every paper)."""
+    """Paper keys named in ``--claims`` (None: no selection, i.e. every paper)."""
     if claims is None:
         return None
     tokens = claims.split(",") if isinstance(claims, str) else list(claims)
-    return ",".join(t.strip() for t in tokens if t.strip() in ("L", "S", "Y"))
+    keys = set(registry.paper_keys())
+    return ",".join(t.strip() for t in tokens if t.strip() in keys)
 
 
 def _default_command(fidelity: str, claims: str | Sequence[str] | None, out: Path, seed: int,

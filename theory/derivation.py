@@ -2,7 +2,8 @@
 
 A derivation bundles what a researcher needs to trust and change a prediction:
 
-* the claim id of ``THEORY.md`` (``L1``..``L13``, ``S1``..``S9``, ``Y1``..``Y9``),
+* the claim id of ``THEORY.md`` (``L1``..``L13``, ``S1``..``S9``, ``Y1``..``Y9``), or of a
+  paper declared by an extension (`theory.papers`: any key of capital letters and a number),
 * the sympy expressions (with typed symbols carrying assumptions) it derives,
 * the conditions under which it holds (text, and where possible a predicate),
 * a numeric evaluator (vectorised: numpy arrays in, numpy arrays out),
@@ -31,12 +32,25 @@ from typing import Any
 
 import sympy as sp
 
-LABATIE = "Labatie 2019 (ICML): Characterizing well-behaved vs. pathological deep neural networks"
-LUTHER_SEUNG = "Luther & Seung 2019: Sample variance decay in randomly initialized ReLU networks"
-YANG_SCHOENHOLZ = (
-    "Yang & Schoenholz 2018: Deep mean field theory: layerwise variance and width variation"
-)
-PAPERS = {"L": LABATIE, "S": LUTHER_SEUNG, "Y": YANG_SCHOENHOLZ}
+from theory import papers as _papers
+from theory.papers import LABATIE, LUTHER_SEUNG, YANG_SCHOENHOLZ, ExtensionError  # noqa: F401
+
+
+class _PaperReferences(Mapping[str, str]):
+    """Read-only view ``key -> reference`` of the declared papers (`theory.papers`)."""
+
+    def __getitem__(self, key: str) -> str:
+        return _papers.get_paper(key).reference
+
+    def __iter__(self):  # noqa: ANN204 - Mapping protocol
+        return iter([p.key for p in _papers.papers()])
+
+    def __len__(self) -> int:
+        return len(_papers.papers())
+
+
+#: Declared papers, key -> full reference (ours and every extension's; `theory.papers`).
+PAPERS: Mapping[str, str] = _PaperReferences()
 PROVENANCES = ("paper", "derived", "unverified")
 
 
@@ -48,7 +62,7 @@ class Derivation:
     ----------
     claim_id: claim identifier from THEORY.md (e.g. ``"L6"``).
     title: one-line statement of the claim.
-    paper: full paper reference (one of `PAPERS`).
+    paper: full paper reference (of a paper declared with `theory.papers.declare_paper`).
     provenance: ``"paper"``, ``"derived"`` or ``"unverified"``.
     statement: the claim's statement in words.
     expressions: named sympy expressions that constitute the prediction.
@@ -114,6 +128,11 @@ def _latex_name(name: str) -> str:
 # Registry
 # --------------------------------------------------------------------------------------------
 _BUILDERS: dict[str, Callable[[], Derivation]] = {}
+_ORIGINS: dict[str, str] = {}
+
+
+def _origin(fn: Callable[..., object]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
 
 
 def register(
@@ -124,11 +143,23 @@ def register(
     The decorated function takes no argument and returns a `Derivation` without identity
     fields; its id, title, paper, provenance (and describe-only flag) are set from the decorator.
     It is called lazily, once, when the derivation is first requested.
+
+    claim_id: a paper key and a number (``"P1"``, `theory.papers.CLAIM_ID`); paper: the
+    reference returned by `theory.papers.declare_paper` (or the paper's key). A second
+    registration of the same id by another function raises `ExtensionError` naming both.
     """
-    if claim_id in _BUILDERS:
-        raise ValueError(f"claim_id={claim_id!r} is already registered")
+    _papers.split_claim_id(claim_id)
+    declared = _papers.paper_by_reference(paper)
+    if declared is not None:
+        paper = declared.reference
 
     def deco(fn: Callable[[], Derivation]) -> Callable[[], Derivation]:
+        where = _origin(fn)
+        old = _ORIGINS.get(claim_id)
+        if old is not None and old != where:
+            raise ExtensionError(f"derivation {claim_id} is registered twice: by {old} and by "
+                                 f"{where}")
+
         @functools.cache
         def build() -> Derivation:
             d = fn()
@@ -141,19 +172,19 @@ def register(
             )
 
         _BUILDERS[claim_id] = build
+        _ORIGINS[claim_id] = where
         return fn
 
     return deco
 
 
-def _claim_sort_key(claim_id: str) -> tuple[str, int, str]:
-    head, _, rest = claim_id.partition(".")
-    order = {"L": "0", "S": "1", "Y": "2"}.get(head[0], "9")
-    return (order, int(head[1:]) if head[1:].isdigit() else 0, rest)
+def _claim_sort_key(claim_id: str) -> tuple[int, str, int, str]:
+    return _papers.claim_sort_key(claim_id)
 
 
 def claim_ids() -> list[str]:
-    """All registered claim ids, in document order (L, S, Y; numerically)."""
+    """All registered claim ids, in document order (papers as declared: L, S, Y, then
+    extensions; numerically within a paper)."""
     _load_all()
     return sorted(_BUILDERS, key=_claim_sort_key)
 
@@ -175,18 +206,9 @@ def all_derivations() -> list[Derivation]:
 
 
 def _load_all() -> None:
-    # Importing the paper modules runs their @register decorators.
-    import importlib
-
-    for mod in _PAPER_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:  # a paper module not written yet
-            if exc.name != mod:
-                raise
-
-
-_PAPER_MODULES = ("theory.labatie", "theory.luther_seung", "theory.yang_schoenholz")
+    # Importing the derivation modules of every declared paper (ours, and those of extension
+    # modules found by `theory.papers.load_extensions`) runs their @register decorators.
+    _papers.load_modules("derivations")
 
 
 def catalog() -> str:

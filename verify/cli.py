@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from simulate.executors import set_default_workers
+from simulate.executors import set_default_scheduler, set_default_workers
 from verify import registry, runner
 from verify.cache import SimulationCache
 from verify.criteria import Verdict
@@ -42,13 +42,24 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="processes each claim's simulations run on (default: every core, or "
                         "$DNN_MOMENTS_WORKERS; verdicts identical)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the simulations on the Dask cluster of this scheduler (default "
+                        "$DNN_MOMENTS_SCHEDULER; verdicts identical)")
     p.add_argument("--list", action="store_true", help="list registered claims and exit")
+    p.add_argument("--claims-module", action="append", default=[], metavar="MODULE",
+                   help="import MODULE (e.g. my_pkg.my_claims), which declares papers and "
+                        "registers claims; repeatable; also $DNN_MOMENTS_CLAIMS_MODULES and the "
+                        "dnn_moments.claims entry points (docs/extending.md)")
     p.set_defaults(func=main)
     return p
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the ``verify`` subcommand."""
+    from theory import papers
+
+    papers.add_extension_modules(args.claims_module or [])
+    papers.load_extensions()
     if args.list:
         for c in registry.all_claims():
             print(f"{c.id:<5}{c.title}")
@@ -56,6 +67,7 @@ def main(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ValueError(f"seed={args.seed} is not allowed; it must be an integer >= 0")
     set_default_workers(args.workers)
+    set_default_scheduler(args.scheduler)
     claims = registry.select(args.claims)
     if args.json:
         from simulate.results import check_writable

@@ -24,20 +24,25 @@ Registering is one decorated function::
         ...
         return [criteria.equivalence("L6.1", ...)]
 
-Modules: `verify.claims_labatie`, `verify.claims_luther_seung`, `verify.claims_yang_schoenholz`.
+Modules: those of every declared paper (`theory.papers`): ours, `verify.claims_labatie`,
+`verify.claims_luther_seung`, `verify.claims_yang_schoenholz`, and those of extension modules
+(entry points ``dnn_moments.claims``, ``$DNN_MOMENTS_CLAIMS_MODULES``, ``--claims-module``; see
+docs/extending.md). Claim ids are a paper key of capital letters and a number (``P1``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from theory import papers as _papers
+from theory.papers import ExtensionError
+
 FIDELITIES = ("quick", "standard", "paper")
-CLAIM_MODULES = ("verify.claims_labatie", "verify.claims_luther_seung",
-                 "verify.claims_yang_schoenholz")
+#: Claims modules of our own papers (every paper's: `claim_modules`).
+CLAIM_MODULES = tuple(m for p in _papers.declared_papers() for m in p.claims)
 
 
 class Theory(Mapping[str, Any]):
@@ -153,14 +158,26 @@ def claim(
     setup: str = "",
     caveats: str = "",
 ) -> Callable[[Callable[..., list]], Callable[..., list]]:
-    """Register ``check`` as the verification of ``claim_id`` (decorator)."""
+    """Register ``check`` as the verification of ``claim_id`` (decorator).
+
+    claim_id: a paper key of capital letters and a number (``"P1"``); paper: the reference
+    returned by `theory.papers.declare_paper` (or the paper's key). A second registration of the
+    same id by another function raises `ExtensionError` naming both.
+    """
     missing = [f for f in FIDELITIES if f not in sizes]
     if missing:
         raise ValueError(f"{claim_id}: sizes must cover every fidelity; missing {missing}")
+    _papers.split_claim_id(claim_id)
+    declared = _papers.paper_by_reference(paper)
+    if declared is not None:
+        paper = declared.reference
 
     def deco(check: Callable[..., list]) -> Callable[..., list]:
-        if claim_id in _REGISTRY and _REGISTRY[claim_id].check is not check:
-            raise ValueError(f"claim {claim_id} is registered twice")
+        where = _origin(check)
+        old = _REGISTRY.get(claim_id)
+        if old is not None and old.check is not check and _origin(old.check) != where:
+            raise ExtensionError(f"claim {claim_id} is registered twice: by "
+                                 f"{_origin(old.check)} and by {where}")
         _REGISTRY[claim_id] = Claim(claim_id, title, paper, check, Theory(theory),
                                     MappingProxyType(dict(sizes)), tuple(mutations),
                                     MappingProxyType(dict(criteria or {})), setup, caveats)
@@ -169,17 +186,30 @@ def claim(
     return deco
 
 
+def _origin(fn: Callable[..., object]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+
+
+def claim_modules() -> list[str]:
+    """Claims modules of every declared paper (ours and the extensions'), in paper order."""
+    return _papers.modules_of("claims")
+
+
 def _load() -> None:
-    for mod in CLAIM_MODULES:
-        importlib.import_module(mod)
+    _papers.load_modules("claims")
 
 
-def _order(cid: str) -> tuple[int, int]:
-    return ("LSY".index(cid[0]), int(cid[1:]))
+def _order(cid: str) -> tuple[int, str, int, str]:
+    return _papers.claim_sort_key(cid)
+
+
+def paper_keys() -> list[str]:
+    """Paper keys of the registered claims, in paper order (``["L", "S", "Y", "P"]``)."""
+    return _papers.paper_keys_of(claim_ids())
 
 
 def claim_ids() -> list[str]:
-    """Registered claim ids in THEORY.md order."""
+    """Registered claim ids in document order (papers as declared, numerically within one)."""
     _load()
     return sorted(_REGISTRY, key=_order)
 
@@ -199,18 +229,25 @@ def all_claims() -> list[Claim]:
     return [get(c) for c in claim_ids()]
 
 
+def in_paper(claim_id: str, key: str) -> bool:
+    """Whether ``claim_id`` (``"P12"``) belongs to the paper ``key`` (``"P"``, not ``"PX"``)."""
+    m = _papers.CLAIM_ID.match(claim_id)
+    return m is not None and m.group(1) == key
+
+
 def select(spec: str | None) -> list[Claim]:
-    """Claims named by a comma-separated list (``"L6,S4"``; prefixes ``"L"`` allowed)."""
+    """Claims named by a comma-separated list (``"L6,S4"``; paper keys ``"L"``, ``"P"`` allowed)."""
     ids = claim_ids()
     if not spec:
         return all_claims()
+    keys = paper_keys()
     out: list[str] = []
     for tok in (t.strip() for t in spec.split(",") if t.strip()):
         if tok in ids:
             out.append(tok)
-        elif tok in ("L", "S", "Y"):
-            out.extend(i for i in ids if i.startswith(tok))
+        elif tok in keys:
+            out.extend(i for i in ids if in_paper(i, tok))
         else:
             raise ValueError(f"claims={tok!r} is not a registered claim; choose from "
-                             f"{', '.join(ids)} (or a prefix L, S, Y)")
+                             f"{', '.join(ids)} (or a paper key {', '.join(keys)})")
     return [get(c) for c in dict.fromkeys(out)]
