@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 EXIT_BAD_INPUT = 2
 
@@ -17,13 +18,31 @@ def _theory_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("theory", help="list the derivations of every claim")
     p.add_argument("--list", action="store_true", help="print the catalog (default)")
     p.add_argument("--latex", metavar="CLAIM", help="print the LaTeX of one claim's derivation")
+    add_claims_module_argument(p)
     p.set_defaults(func=_theory_main)
+
+
+def add_claims_module_argument(p: argparse.ArgumentParser) -> None:
+    """``--claims-module MODULE`` (repeatable): extension modules to import (docs/extending.md)."""
+    p.add_argument("--claims-module", action="append", default=[], metavar="MODULE",
+                   help="import MODULE (e.g. my_pkg.my_claims), which declares papers and "
+                        "registers derivations and claims; repeatable; also "
+                        "$DNN_MOMENTS_CLAIMS_MODULES and the dnn_moments.claims entry points")
+
+
+def load_claims_modules(args: argparse.Namespace) -> None:
+    """Import the extension modules named by ``--claims-module`` (and every other source)."""
+    from theory import papers
+
+    papers.add_extension_modules(getattr(args, "claims_module", None) or [])
+    papers.load_extensions()
 
 
 def _theory_main(args: argparse.Namespace) -> int:
     import theory
 
-    if args.latex:
+    load_claims_modules(args)
+    if args.latex is not None:
         print(theory.get(args.latex).latex())
     else:
         print(theory.catalog())
@@ -60,6 +79,10 @@ def _report_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="processes the simulations run on (default: every core, or "
                         "$DNN_MOMENTS_WORKERS; results identical)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the simulations on the Dask cluster of this scheduler (default "
+                        "$DNN_MOMENTS_SCHEDULER; results identical)")
+    add_claims_module_argument(p)
     p.set_defaults(func=_report_main)
 
 
@@ -69,15 +92,17 @@ def _report_main(args: argparse.Namespace) -> int:
     from verify.registry import check_fidelity
 
     check_fidelity(args.fidelity)
+    load_claims_modules(args)
     try:
         seed = int(args.seed)
     except ValueError:
         seed = -1
     if seed < 0:
         raise ValueError(f"seed={args.seed!r} is not allowed; it must be an integer >= 0")
-    from simulate.executors import set_default_workers
+    from simulate.executors import set_default_scheduler, set_default_workers
 
     set_default_workers(args.workers)
+    set_default_scheduler(args.scheduler)
     claims = ",".join(args.claims) if args.claims else None
     cache = None if args.no_cache else SimulationCache(args.cache_dir)
     # Exit 0 once the report is written, whatever the verdicts (`dnn-moments verify` gates).
@@ -87,12 +112,21 @@ def _report_main(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (``<prog>: error: ...``,
+    naming the argument), exit status 2; ``-h`` still prints the full usage. Subcommand
+    parsers inherit it (``add_subparsers`` uses the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``dnn-moments`` with every subcommand."""
     from simulate import cli as simulate_cli
     from verify import cli as verify_cli
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="dnn-moments",
         description="Checked claims about deep networks at random initialization.",
     )

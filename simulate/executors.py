@@ -82,6 +82,16 @@ def set_default_workers(workers: int | None) -> None:
         os.environ[ENV_WORKERS] = str(check_workers(workers))
 
 
+def set_default_scheduler(address: str | None) -> None:
+    """Make the Dask scheduler at ``address`` the default executor of this process (and its
+    children): sets ``$DNN_MOMENTS_SCHEDULER``; ``None`` leaves the default as it is."""
+    if address is not None:
+        if not isinstance(address, str) or not address.strip():
+            raise ConfigError(f"scheduler={address!r} is not allowed; it must be an address "
+                              "such as tcp://host:8786")
+        os.environ[ENV_SCHEDULER] = address.strip()
+
+
 def simulate_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,
                    seed: int, options: EngineOptions, start: int, stop: int,
                    on_done: Callable[[int], object] | None = None,
@@ -344,5 +354,5 @@ def run_simulations(net: specs.Network, inputs: InputSource | np.ndarray, batch_
 
 __all__ = ["ENV_SCHEDULER", "ENV_WORKERS", "DaskExecutor", "Executor", "ProcessExecutor",
            "check_workers", "chunk_bounds", "close_clients", "default_workers", "resolve_executor",
-           "run_simulations", "set_default_workers", "shutdown_pool", "simulate_range",
-           "simulation_seeds"]
+           "run_simulations", "set_default_scheduler", "set_default_workers", "shutdown_pool",
+           "simulate_range", "simulation_seeds"]

@@ -98,6 +98,8 @@ from typing import Any
 
 import numpy as np
 
+from simulate.errors import ConfigError
+
 __all__ = [
     "DATASETS",
     "DATA_DIR_ENV",
@@ -145,7 +147,7 @@ _MNIST_SUBDIRS = (".", "mnist", "MNIST", os.path.join("MNIST", "raw"))
 _IDX_MAGIC = 0x00000803
 
 
-class InputDataError(ValueError):
+class InputDataError(ConfigError):
     """Any problem with the input-data parameters or files (one-line message)."""
 
 

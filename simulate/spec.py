@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from simulate.activations import get_activation
@@ -309,15 +309,49 @@ class Network:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Network:
-        """Rebuild a network from `Network.to_dict` output."""
-        return cls(
-            block=tuple(_layer_from_dict(x) for x in d["block"]),
-            depth=d["depth"],
-            stem=None if d.get("stem") is None else _layer_from_dict(d["stem"]),
-            measure_every=d.get("measure_every", 1),
-            name=d.get("name", "custom"),
-            res_depth=d.get("res_depth", 0),
-        )
+        """Rebuild a network from `Network.to_dict` output (e.g. a configuration JSON file).
+
+        Anything malformed is a ConfigError naming the field: a missing or unknown key, a
+        layer of unknown type or with unknown parameters, a value of the wrong type or range.
+        """
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"network={d!r:.60} is not allowed; it must be a JSON object with "
+                              "keys block, depth and optionally stem, measure_every, name, "
+                              "res_depth")
+        allowed = {"block", "depth", "stem", "measure_every", "name", "res_depth"}
+        unknown = sorted(set(d) - allowed, key=str)
+        if unknown:
+            raise ConfigError(f"network key {unknown[0]!r} is not allowed; the keys are "
+                              f"{', '.join(sorted(allowed))}")
+        for key in ("block", "depth"):
+            if key not in d:
+                raise ConfigError(f"network.{key} is missing")
+        if not isinstance(d["block"], list | tuple):
+            raise ConfigError(f"network.block={d['block']!r:.60} is not allowed; it must be a "
+                              "list of layers")
+        try:
+            return cls(
+                block=tuple(_layer_from_dict(x, f"block[{i}]") for i, x in enumerate(d["block"])),
+                depth=d["depth"],
+                stem=None if d.get("stem") is None else _layer_from_dict(d["stem"], "stem"),
+                measure_every=d.get("measure_every", 1),
+                name=d.get("name", "custom"),
+                res_depth=d.get("res_depth", 0),
+            )
+        except ConfigError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+            raise ConfigError(f"network is not a valid description ({type(exc).__name__}: "
+                              f"{exc})") from None
+
+    @classmethod
+    def from_json(cls, text: str) -> Network:
+        """`from_dict` of a JSON string (ConfigError if it is not JSON)."""
+        try:
+            d = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"network JSON is not readable ({exc})") from None
+        return cls.from_dict(d)
 
     def to_json(self) -> str:
         """Compact JSON string of `to_dict`."""
@@ -347,16 +381,34 @@ def _layer_to_dict(layer: Layer) -> dict[str, Any]:
     return d
 
 
-def _layer_from_dict(d: dict[str, Any]) -> Layer:
+def _layer_from_dict(d: dict[str, Any], where: str = "layer") -> Layer:
+    if not isinstance(d, Mapping) or "type" not in d:
+        raise ConfigError(f"{where}={d!r:.60} is not allowed; a layer is a JSON object with a "
+                          f"'type' ({', '.join(_LAYER_TYPES)})")
     d = dict(d)
     kind = d.pop("type")
-    if kind not in _LAYER_TYPES:
-        raise ConfigError(f"type={kind!r} is not allowed; choose one of {', '.join(_LAYER_TYPES)}")
+    if not isinstance(kind, str) or kind not in _LAYER_TYPES:
+        raise ConfigError(f"{where}.type={kind!r} is not allowed; choose one of "
+                          f"{', '.join(_LAYER_TYPES)}")
+    fields = {f.name for f in dataclasses.fields(_LAYER_TYPES[kind])}
+    unknown = sorted(set(d) - fields, key=str)
+    if unknown:
+        raise ConfigError(f"{where}: {kind} layer parameter {unknown[0]!r} is not allowed; its "
+                          f"parameters are {', '.join(sorted(fields))}")
     if kind == "residual":
-        d["branch"] = tuple(_layer_from_dict(x) for x in d["branch"])
+        if not isinstance(d.get("branch"), list | tuple):
+            raise ConfigError(f"{where}.branch must be a list of layers")
+        d["branch"] = tuple(_layer_from_dict(x, f"{where}.branch[{i}]")
+                            for i, x in enumerate(d["branch"]))
     if kind == "dense" and isinstance(d.get("width"), list):
         d["width"] = tuple(d["width"])
-    return _LAYER_TYPES[kind](**d)
+    try:
+        return _LAYER_TYPES[kind](**d)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise ConfigError(f"{where}: {kind} layer is not valid ({type(exc).__name__}: {exc})") \
+            from None
 
 
 # --------------------------------------------------------------------------------------------

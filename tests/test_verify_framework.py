@@ -274,3 +274,20 @@ def test_panels_record_mean_band_and_theory(tmp_path) -> None:
     np.testing.assert_allclose(sim.lo, np.percentile(sims, 16, axis=0))
     np.testing.assert_allclose(th.y, [2.0, 2.0, 2.0])
     assert json.dumps(p.to_dict())
+
+
+def test_claims_evaluated_concurrently_give_the_same_verdicts_and_values(tmp_path) -> None:
+    # one shared cache: the two claim threads must not compute or write a configuration twice
+    ids = ["S7", "Y3", "Y4"]
+
+    def run(n: int, cache: SimulationCache | None) -> list:
+        rs = runner.run_claims([registry.get(i) for i in ids], "quick", 0, cache=cache,
+                               concurrent=n)
+        return [(c.id, c.verdict, None if c.estimate is None else c.estimate.value, c.mde)
+                for r in rs for c in r.criteria]
+
+    serial = run(1, None)
+    cache = SimulationCache(tmp_path)
+    assert run(2, cache) == serial
+    assert cache.misses == len(list(tmp_path.glob("*.npz")))  # each stored once
+    assert not any((tmp_path / "partial").iterdir())

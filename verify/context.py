@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -42,6 +43,17 @@ class SimulationRecord:
     seed: int
     seconds: float
     cached: bool
+
+
+_KEY_LOCKS: dict[str, threading.Lock] = {}
+_KEY_LOCKS_GUARD = threading.Lock()
+
+
+def _key_lock(key: str) -> threading.Lock:
+    """The lock of one simulation configuration (claims evaluated in threads share memo,
+    cache and checkpoint folders: a configuration is computed once)."""
+    with _KEY_LOCKS_GUARD:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
 
 
 def _stable_int(*parts: Any) -> int:
@@ -136,6 +148,18 @@ class Context:
         seed = _stable_int(self.seed, config)
         key = config_key({**config, "seed": seed})
         t0 = time.perf_counter()
+        with _key_lock(key):  # claims run in threads: one computation per configuration
+            res, cached = self._load_or_run(key, net, source, batch_size, num_sims, seed,
+                                            options, name)
+        self.memo[key] = res
+        self.records.append(SimulationRecord(name or net.name, net.name, num_sims,
+                                             res.metadata.get("batch_size", batch_size or 0),
+                                             seed, time.perf_counter() - t0, cached))
+        return res
+
+    def _load_or_run(self, key: str, net: Network, source: Any, batch_size: int | None,
+                     num_sims: int, seed: int, options: EngineOptions, name: str
+                     ) -> tuple[SimulationResults, bool]:
         res = self.memo.get(key)
         cached = res is not None
         if res is None and self.cache is not None:
@@ -154,8 +178,4 @@ class Context:
             if self.cache is not None:
                 self.cache.store(key, res)
                 remove_checkpoint(partial)
-        self.memo[key] = res
-        self.records.append(SimulationRecord(name or net.name, net.name, num_sims,
-                                             res.metadata.get("batch_size", batch_size or 0),
-                                             seed, time.perf_counter() - t0, cached))
-        return res
+        return res, cached

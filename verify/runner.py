@@ -19,10 +19,12 @@ import sys
 import time
 import traceback
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from simulate.results import SimulationResults
+from simulate.threads import single_threaded_blas
 from verify import criteria as crit
 from verify.cache import SimulationCache
 from verify.context import Context, SimulationRecord
@@ -167,24 +169,48 @@ def run_claims(
     quiet: bool = True,
     progress: bool = False,
     power: bool = True,
+    concurrent: int | None = None,
 ) -> list[ClaimResult]:
     """Evaluate ``claims`` at ``fidelity`` and decide verdicts (Holm across the run).
 
     power: also set each numeric criterion's minimal detectable error (`verify.power`).
+    concurrent: claims evaluated at once (threads; default `claim_threads`). Verdicts and
+        values do not depend on it.
     """
     check_fidelity(fidelity)
     memo: dict[str, SimulationResults] = {}
     claims = list(claims)
-    results = []
-    for c in claims:
-        if progress:
-            print(f"  {c.id:<4} {c.title[:70]} ...", end="", flush=True, file=sys.stderr)
+    threads = claim_threads() if concurrent is None else max(1, int(concurrent))
+    threads = min(threads, len(claims)) or 1
+
+    def one(c: Claim) -> ClaimResult:
         r = evaluate_claim(c, fidelity, seed, cache=cache, memo=memo, quiet=quiet)
         if progress:
-            print(f" {r.seconds:6.1f} s", flush=True, file=sys.stderr)
-        results.append(r)
+            print(f"  {c.id:<4} {c.title[:70]} ... {r.seconds:6.1f} s", flush=True,
+                  file=sys.stderr)
+        return r
+
+    if threads == 1:
+        results = [one(c) for c in claims]
+    else:
+        # Independent claims at once, so one claim's serial work (statistics, in-process
+        # loops) overlaps the others' simulations on the worker processes. BLAS is held at one
+        # thread for the whole run: per-call limits from several threads would otherwise
+        # restore each other's settings. Verdicts do not depend on the interleaving: every
+        # simulation's seed comes from its claim and configuration, and results are kept in
+        # registry order.
+        with single_threaded_blas(), ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(one, claims))
     done = finalize(results)
     return annotate(done) if power else done
+
+
+def claim_threads() -> int:
+    """Claims `run_claims` evaluates at once by default: one per local worker process
+    (`simulate.executors.default_workers`)."""
+    from simulate.executors import default_workers
+
+    return default_workers()
 
 
 def to_records(results: list[ClaimResult]) -> list[dict[str, Any]]:
