@@ -1,23 +1,22 @@
-"""pytest options of the proof-checking harness (see tests/test_claims.py).
+"""pytest set-up of this repository's tests.
 
-``--fidelity quick|standard|paper`` (default quick, or ``$DNN_MOMENTS_FIDELITY``) sets the size of
-every registered claim's simulations; ``--verify-seed N`` the run seed (default 0);
-``--no-sim-cache`` recomputes instead of reading ``.dnn-moments-cache``.
+The claims harness is the dnn-moments pytest plugin (`verify.pytest_plugin`), installed with the
+project as the ``pytest11`` entry point ``dnn_moments``: it adds ``--fidelity quick|standard|
+paper`` (default quick, or ``$DNN_MOMENTS_FIDELITY``), ``--verify-seed N``, ``--no-sim-cache``,
+``--claims SPEC`` and ``--claims-module MODULE``, and `tests/test_claims.py` parametrizes over
+the registered claims with its fixture and checks. Loaded automatically, it collects nothing by
+itself, so running one test file runs no claim. Where entry points are not loaded
+(``PYTEST_DISABLE_PLUGIN_AUTOLOAD``, or an install older than the entry point), it is loaded
+here by module name (a line that does not ask it to collect claims: this conftest is not
+counted as a request, see `verify.pytest_plugin.requested`).
 """
 
 from __future__ import annotations
 
-import os
+import sys
 
-import pytest
+if "verify.pytest_plugin" not in sys.modules:  # entry point not loaded
+    import verify.pytest_plugin as _plugin
 
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("dnn-moments")
-    group.addoption("--fidelity", default=os.environ.get("DNN_MOMENTS_FIDELITY", "quick"),
-                    choices=("quick", "standard", "paper"),
-                    help="fidelity of the registered claims (default: quick)")
-    group.addoption("--verify-seed", type=int, default=0,
-                    help="run seed of the registered claims (default: 0)")
-    group.addoption("--no-sim-cache", action="store_true",
-                    help="do not read or write the simulation cache")
+    pytest_plugins = ["verify.pytest_plugin"]
+    _plugin.IGNORED_CONFTESTS.append(__file__)

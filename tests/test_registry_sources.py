@@ -3,7 +3,8 @@
 A prediction written inside `verify/` would not move when `theory/` is wrong, and a mutation of
 the registered theory would not reach it. So, for every claims module:
 
-* every ``theory={...}`` entry of a ``@claim`` is a function defined in a `theory` module (or a
+* every ``theory={...}`` entry of a ``@claim`` is a function defined in a `theory` module or in
+  a derivations module of a declared paper (`theory.papers`: an extension's) (or a
   `functools.partial` of one), a call of such a function, or a constant stated by THEORY.md's
   pass criteria (a threshold, an ordering sign): a literal, never a formula;
 * no function of the module reads a `theory` module directly (its checks must use the
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from theory import papers
 from verify import registry
 
 PI_NAMES = {("np", "pi"), ("math", "pi"), ("numpy", "pi")}
@@ -47,16 +49,28 @@ def _root(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _derivation_modules() -> set[str]:
+    """Derivations modules of every declared paper (ours are under `theory` anyway)."""
+    return set(papers.modules_of("derivations"))
+
+
+def _is_theory_module(name: str) -> bool:
+    return name.split(".")[0] == "theory" or name in _derivation_modules()
+
+
 def _theory_module_names(tree: ast.Module) -> set[str]:
-    """Local names bound to theory modules by the module's imports."""
+    """Local names bound to theory modules (or their contents) by the module's imports."""
     names = set()
     for node in tree.body:
         if isinstance(node, ast.Import):
             for a in node.names:
-                if a.name.split(".")[0] == "theory":
+                if _is_theory_module(a.name):
                     names.add((a.asname or a.name).split(".")[0])
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "theory":
-            names.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            for a in node.names:
+                if _is_theory_module(mod) or _is_theory_module(f"{mod}.{a.name}"):
+                    names.add(a.asname or a.name)
     return names
 
 
@@ -91,9 +105,10 @@ def _callable_problem(obj: object) -> str | None:
     f = obj.func if isinstance(obj, functools.partial) else obj
     f = inspect.unwrap(f)  # type: ignore[arg-type]
     mod = getattr(f, "__module__", "") or ""
-    if mod == "theory" or mod.startswith("theory."):
+    if mod == "theory" or mod.startswith("theory.") or mod in _derivation_modules():
         return None
-    return f"{getattr(f, '__qualname__', f)!s} is defined in {mod}, not in theory/"
+    return (f"{getattr(f, '__qualname__', f)!s} is defined in {mod}, not in theory/ or a "
+            "declared paper's derivations module")
 
 
 def _claim_decorators(tree: ast.Module) -> list[tuple[str, ast.Call]]:
@@ -145,7 +160,7 @@ def source_problems(source: str, namespace: dict[str, object] | None = None) -> 
 
 
 def _claims_modules() -> list[str]:
-    return list(registry.CLAIM_MODULES)
+    return registry.claim_modules()  # ours and every extension's (e.g. the worked example)
 
 
 @pytest.mark.parametrize("module", _claims_modules())
