@@ -322,8 +322,8 @@ def test_reproductions_follow_the_paper_selection() -> None:
     assert report._papers(None) is None and report._papers("L6,S") == "S"
     assert reproductions.select("") == []
     assert all(r.paper == "Y" for r in reproductions.select("Y"))
-    with pytest.raises(ValueError, match="paper"):
-        reproductions.reproduction("x", "x", "Q")
+    with pytest.raises(ValueError, match="paper"):  # a paper key is capital letters
+        reproductions.reproduction("x", "x", "q1")
 
 
 def test_compare_matching_rule(tmp_path: Path) -> None:

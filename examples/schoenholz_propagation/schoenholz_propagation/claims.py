@@ -59,8 +59,8 @@ C0_LOW, C0_HIGH = 0.25, 0.65
 Q_IN = {ORDERED: (0.301, 0.190), CHAOTIC: (0.491, 0.320)}
 #: Steps of P1's transient fit: q^1 -> q^2 -> q^3 (the later steps drown in the noise).
 TRANSIENT = 2
-#: Depth of P3's correlation runs (its windows end at l = 60).
-CORR_DEPTH = 60
+#: Depth of P3's correlation runs (its windows end at l = 50).
+CORR_DEPTH = 50
 
 
 # [docs:runs]
@@ -174,11 +174,11 @@ def _p1(ctx: Context, th: Any, size: Mapping[str, Any]) -> list[C.Criterion]:
         out.append(C.equivalence(
             f"P1.2[{_point_label(point)}]", "log of q^3 - q^2 over q^2 - q^1 (mean of "
             "starts 1.2 q* and 0.8 q*) minus log(d q^l/d q^{l-1} at q*) = -1/xi_q",
-            _shifted(est, -log_slope), 0.0, abs(nonlin) + 0.03,
+            _shifted(est, -log_slope), 0.0, abs(nonlin) + 0.045,
             f"second-order non-linearity of the transient {nonlin:+.4f} (derived: the iterated "
-            "map's own statistic; the first order cancels between the two starts) plus 0.03 "
-            "for the finite-width O(1/N) terms of the steps (not derived; 5% of log of the "
-            "slope)",
+            "map's own statistic; the first order cancels between the two starts) plus 0.045 "
+            "for the finite-width O(1/N) terms of the steps (not derived; 5-8% of the log "
+            "slope, three standard errors at quick)",
             perturbation=C.Perturbation.log("d q^l / d q^{l-1} at q*")))
         panel.simulation(depths(res), res["nu2_signal_h"], f"simulation ({_point_label(point)})")
         panel.theory(depths(res), qs, f"q* ({_point_label(point)})")
@@ -222,10 +222,10 @@ def _p2(ctx: Context, th: Any, size: Mapping[str, Any]) -> list[C.Criterion]:
             out.append(C.equivalence(
                 f"{name}[{_point_label(point)}]",
                 f"log tangent growth per layer minus log chi_1 ({where})", est, 0.0,
-                abs(bias) + 0.002,
-                f"derived O(1/N) bias {bias:+.4f} (tangent_growth_bias) plus 0.002 for the "
-                "unmodelled O(1/N) terms of either sign", perturbation=C.Perturbation.log(
-                    "chi_1")))
+                abs(bias) + 3.0 / size["N"],
+                f"derived O(1/N) bias {bias:+.4f} (tangent_growth_bias) plus 3/N for the "
+                "unmodelled O(1/N) terms of either sign (measured up to 0.002 away from the "
+                "derived bias at N = 1000)", perturbation=C.Perturbation.log("chi_1")))
             l0 = size["deep"]
             lt = res["log_mu2_noise_h"]
             x = depths(res)[l0 - 1:]
@@ -302,14 +302,17 @@ def _p3(ctx: Context, th: Any, size: Mapping[str, Any]) -> list[C.Criterion]:
             panel.simulation(x, curve, f"simulation c0={c0} ({_point_label(point)})")
             panel.theory(x, cm, f"correlation map c0={c0} ({_point_label(point)})")
         if point == CHAOTIC:
-            per_net = 0.5 * (hi[:, 39:].mean(axis=1) + lo[:, 39:].mean(axis=1))
+            # The two batches approach c* from above and from below: their mean cancels most
+            # of the gap left at l = 35.
+            per_net = 0.5 * (hi[:, 34:].mean(axis=1) + lo[:, 34:].mean(axis=1))
             est = stats.mean_estimate(per_net, ctx.rng("P3 c*"), n_resamples=ctx.n_resamples)
             out.append(C.equivalence(
-                f"P3.2[{_point_label(point)}]", "mean correlation over l = 40..60 vs c* < 1",
+                f"P3.2[{_point_label(point)}]",
+                "mean correlation over l = 35..50 (both batches) vs c* < 1",
                 est, th.c_star(*point), 0.015,
                 "finite-width O(1/N) bias of the stationary correlation (not derived; measured "
                 "+0.005 at N = 1000, so 0.015 at N_corr = 2000 is three times it) plus the gap "
-                "left at l = 40 (0.4 chi_c^40 < 0.002)"))
+                "left at l = 35 (0.2 chi_c^35 < 0.01 per batch, of opposite signs)"))
     return out
 
 
@@ -324,7 +327,8 @@ def _zero_crossing(sig: np.ndarray, inv_xi: np.ndarray) -> float:
 
 @claim("P4", title="xi_c diverges at the order-to-chaos transition (chi_1 = 1)",
        paper=PROPAGATION,
-       theory={"inverse_xi_c": sgd.inverse_depth_scale_c, "critical": sgd.critical_sigma_w2},
+       theory={"inverse_xi_c": sgd.inverse_depth_scale_c, "critical": sgd.critical_sigma_w2,
+               "growth_bias": sgd.tangent_growth_bias},
        sizes=SIZES,
        mutations=[Mutation("the transition at sigma_w^2 = 1 (the bias-free, linear value)",
                            {"critical": lambda sb: 1.0}),
@@ -343,9 +347,8 @@ def _p4(ctx: Context, th: Any, size: Mapping[str, Any]) -> list[C.Criterion]:
         est = stats.mean_estimate(inv[:, j], ctx.rng(f"P4 {p}"), n_resamples=ctx.n_resamples)
         out.append(C.equivalence(
             f"P4.1[{_point_label(p)}]", "1/xi_c = -(tangent growth per layer) vs -log chi_c",
-            est, theory_inv[j], 0.0035,
-            "the growth's derived O(1/N) bias (< 0.0015 at N = 1000) plus 0.002 unmodelled, as "
-            "for P2"))
+            est, theory_inv[j], abs(th.growth_bias(*p, size["N"])) + 3.0 / size["N"],
+            "the tangent growth's derived O(1/N) bias plus 3/N unmodelled, as for P2"))
     # Where the theory's own 1/xi_c curve reaches 0 (its minimum, a kink at the transition),
     # found without the prediction under test; the line through the three points misses it by
     # the curve's curvature, which shifts the band.
@@ -358,9 +361,9 @@ def _p4(ctx: Context, th: Any, size: Mapping[str, Any]) -> list[C.Criterion]:
                           n_resamples=ctx.n_resamples)
     out.append(C.equivalence(
         "P4.2", "sigma_w^2 where the line through the simulated 1/xi_c reaches 0 vs the "
-        "transition (chi_1 = 1)", est, critical + curvature, 0.012,
+        "transition (chi_1 = 1)", est, critical + curvature, 0.015,
         f"the line through the theory's own 1/xi_c reaches 0 at {curvature:+.4f} from the "
-        "transition (derived curvature: the band is centred there); 0.012 = the 0.0035 bias "
+        "transition (derived curvature: the band is centred there); 0.015 = the 0.0045 bias "
         "allowance on 1/xi_c over the line's slope (~0.3 per unit sigma_w^2)"))
     grid = np.linspace(1.2, critical, 40)
     ctx.panel("P4: 1/xi_c towards the transition", "sigma_w^2 (sigma_b^2 = 0.05)", "1/xi_c",
