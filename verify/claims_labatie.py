@@ -153,8 +153,9 @@ VANILLA_DEPTH = 200
 VANILLA_SIZES: dict[str, dict[str, Any]] = {
     "quick": {"v512_sims": 40, "v512_every": 1, "v128_sims": 100, "v2048_sims": 20,
               "diff_width": 32, "diff_batch": 8, "diff_sims": 800, "diff_literal": False},
+    # diff_sims 1000 (was 1500; make run budget): L3's mutations all FAIL at quick (800)
     "standard": {"v512_sims": 200, "v512_every": 5, "v128_sims": 300, "v2048_sims": 50,
-                 "diff_width": 32, "diff_batch": 8, "diff_sims": 1500, "diff_literal": False},
+                 "diff_width": 32, "diff_batch": 8, "diff_sims": 1000, "diff_literal": False},
     "paper": {"v512_sims": 1000, "v512_every": 1, "v128_sims": 1000, "v2048_sims": 200,
               "diff_width": 128, "diff_batch": 64, "diff_sims": 10000, "diff_literal": True},
 }
@@ -437,7 +438,8 @@ L1_DEPTHS = (0, 10, 50)
 #: independent N x N layers, `engine_layer_ratios`); ``sl_sims`` simulations per input depth.
 SINGLE_LAYER_SIZES = {
     "quick": {"sl_width": 64, "sl_batch": 32, "sl_per_sim": 128, "sl_sims": 64},
-    "standard": {"sl_width": 64, "sl_batch": 32, "sl_per_sim": 128, "sl_sims": 160},
+    # 100 (was 160; make run budget): every L1 and L2 single-layer mutation FAILs at quick (64)
+    "standard": {"sl_width": 64, "sl_batch": 32, "sl_per_sim": 128, "sl_sims": 100},
     "paper": {"sl_width": 64, "sl_batch": 32, "sl_per_sim": 128, "sl_sims": 400},
 }
 #: Conv L1: maps of ``cl_size x cl_size x cl_width`` (batch ``cl_batch``) at input depths
@@ -446,8 +448,9 @@ SINGLE_LAYER_SIZES = {
 #: n = 16 is Labatie's map size (the zero-padding factor (46/48)^2 is stated for it).
 L1_CONV_SIZES = {
     "quick": {"cl_width": 32, "cl_size": 16, "cl_batch": 8, "cl_per_sim": 64, "cl_sims": 32},
+    # = quick (was 64 sims; make run budget): L1's conv mutations FAIL at quick
     "standard": {"cl_width": 32, "cl_size": 16, "cl_batch": 8, "cl_per_sim": 64,
-                 "cl_sims": 64},
+                 "cl_sims": 32},
     "paper": {"cl_width": 64, "cl_size": 16, "cl_batch": 16, "cl_per_sim": 64, "cl_sims": 200},
 }
 L1_CONV_DEPTHS = (0, 10)
@@ -690,8 +693,9 @@ L2_MOM_BLOCKS = 10
     sizes=_sizes({
         "quick": {**SINGLE_LAYER_SIZES["quick"], "mart_width": 64, "mart_batch": 16,
                   "mart_sims": 1500},
+        # 2500 (was 4000; make run budget): L2's mutations all FAIL at quick (1500)
         "standard": {**SINGLE_LAYER_SIZES["standard"], "mart_width": 64, "mart_batch": 16,
-                     "mart_sims": 4000},
+                     "mart_sims": 2500},
         "paper": {**SINGLE_LAYER_SIZES["paper"], "mart_width": 512, "mart_batch": 64,
                   "mart_sims": 1000},
     }),
@@ -1513,7 +1517,9 @@ MC_SIZES = {f: {"mc_draws": 2_000_000, "aligned_draws": 1_000_000, "aligned_m": 
 #: ``batch_every`` layers.
 BATCH_SIZES = {
     "quick": {"batch_runs": ((128, 24), (256, 24)), "batch_every": 10},
-    "standard": {"batch_runs": ((128, 40), (256, 30), (512, 20)), "batch_every": 10},
+    # B = 512 left to paper (make run budget: it was the largest standard run, 26 s); the
+    # batch-size mutations of L9 and L13 FAIL at quick with B = 128 and 256
+    "standard": {"batch_runs": ((128, 40), (256, 30)), "batch_every": 10},
     "paper": {"batch_runs": ((128, 200), (256, 200), (512, 200)), "batch_every": 2},
 }
 #: epsilon = 0 run (L13 (c4)).

@@ -682,7 +682,8 @@ def _half_U_exponent(pred: pc.PhasePrediction, act: str, arch: str, kw: dict
     },
     sizes=_sizes({
         "quick": {"y2_L": 30, "y2_sims": 20},
-        "standard": {"y2_L": 100, "y2_sims": 30},
+        # 20 (was 30; make run budget): Y2's mutations FAIL at quick (20 sims, L = 30)
+        "standard": {"y2_L": 100, "y2_sims": 20},
         "paper": {"y2_L": 100, "y2_sims": 100},
     }),
     mutations=[
