@@ -8,6 +8,7 @@ start-up is reported separately.
 
     .venv/bin/python bench/bench_workers.py                      # ~3 min on 2 cores
     .venv/bin/python bench/bench_workers.py --sims 8 --workers 1 2
+    .venv/bin/python bench/bench_workers.py --dask               # + Dask LocalCluster vs pool
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ from simulate.experiments import run_network
 from simulate.inputs import make_input_source
 
 
-def timed_run(workers: int, sims: int, width: int, depth: int, batch: int, seed: int
-              ) -> tuple[float, dict[str, np.ndarray]]:
+def timed_run(workers: int, sims: int, width: int, depth: int, batch: int, seed: int,
+              client=None) -> tuple[float, dict[str, np.ndarray]]:
     net = spec.bn_ff(width, depth)
     src = make_input_source("gaussian", input_dim=3072)
     t0 = time.perf_counter()
     res = run_network(net, src, batch_size=batch, num_sims=sims, seed=seed, quiet=True,
-                      options=EngineOptions(), workers=workers)
+                      options=EngineOptions(), workers=workers, client=client)
     return time.perf_counter() - t0, res.arrays
 
 
@@ -63,6 +64,9 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=200)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2, help="timings per worker count (best kept)")
+    ap.add_argument("--dask", action="store_true",
+                    help="also time a Dask LocalCluster with as many single-threaded worker "
+                         "processes as the largest worker count, against the local pool")
     args = ap.parse_args()
     cores = default_threads()
     counts = args.workers or sorted({1, 2, cores} & set(range(1, cores + 1)))
@@ -92,6 +96,28 @@ def main() -> None:
     for w, t, start, same in rows:
         print(f"| {w} | {t:.2f} | {args.sims / t:.3f} | {base / t:.2f}x | {start:.1f} | "
               f"{'yes' if same else 'NO'} |")
+    if args.dask:
+        from distributed import Client, LocalCluster
+
+        w = counts[-1]
+        with LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            t_start = time.perf_counter()
+            timed_run(w, max(w, 2), 32, 4, 8, 99, client=client)
+            startup = time.perf_counter() - t_start
+            best = float("inf")
+            for _ in range(args.rounds):
+                t, arrays = timed_run(w, args.sims, args.width, args.depth, args.batch, seed=1,
+                                      client=client)
+                best = min(best, t)
+        same = all(ref[k].tobytes() == arrays[k].tobytes() for k in ref)
+        pool_t = dict((r[0], r[1]) for r in rows)[w]
+        print(f"\n| executor ({w} worker processes) | s per timing | sims/s | overhead vs "
+              "pool | start + warm-up s | arrays identical |")
+        print("|---|---:|---:|---:|---:|---|")
+        print(f"| local pool | {pool_t:.2f} | {args.sims / pool_t:.3f} | - | - | yes |")
+        print(f"| Dask LocalCluster | {best:.2f} | {args.sims / best:.3f} | "
+              f"{100 * (best / pool_t - 1):+.1f}% | {startup:.1f} | {'yes' if same else 'NO'} |")
     print(f"\n`dnn-moments simulate --num-sims 1` (bn_ff 64 x 10, batch 16), warm caches: "
           f"{cli_single_sim_seconds():.2f} s wall (best of 3)")
 
