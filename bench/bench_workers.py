@@ -97,11 +97,12 @@ def main() -> None:
         print(f"| {w} | {t:.2f} | {args.sims / t:.3f} | {base / t:.2f}x | {start:.1f} | "
               f"{'yes' if same else 'NO'} |")
     if args.dask:
-        from distributed import Client, LocalCluster
+        from distributed import Client
+
+        from simulate.executors import local_cluster
 
         w = counts[-1]
-        with LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        with local_cluster(w) as cluster, Client(cluster) as client:
             t_start = time.perf_counter()
             timed_run(w, max(w, 2), 32, 4, 8, 99, client=client)
             startup = time.perf_counter() - t_start

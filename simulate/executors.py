@@ -300,6 +300,31 @@ def close_clients() -> None:
 atexit.register(close_clients)
 
 
+#: Dask settings for simulation workers. Dask's defaults cost the engine ~20% on its workers
+#: (docs/benchmarks.md): the nanny sets MALLOC_TRIM_THRESHOLD_=65536, so glibc returns freed
+#: arrays to the system and faults them in again every layer, and a 10 ms sampling profiler
+#: walks the worker's stack. As environment variables for ``dask worker``:
+#: ``MALLOC_TRIM_THRESHOLD_=1073741824 DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False``
+#: with ``--no-nanny``.
+DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 2**30,
+                      "distributed.worker.profile.enabled": False}
+
+
+def local_cluster(n_workers: int) -> Any:
+    """A ``dask.distributed.LocalCluster`` of ``n_workers`` single-threaded worker processes
+    with `DASK_WORKER_CONFIG` (use as a context manager; pass ``Client(cluster)`` as
+    ``client``)."""
+    try:
+        import dask
+        from distributed import LocalCluster
+    except ImportError:
+        raise ConfigError("a Dask cluster needs dask.distributed, which is not installed: pip "
+                          "install 'dnn-moments[dask]'") from None
+    with dask.config.set(DASK_WORKER_CONFIG):
+        return LocalCluster(n_workers=check_workers(n_workers), threads_per_worker=1,
+                            processes=True, dashboard_address=None)
+
+
 def resolve_executor(workers: int | None = None, scheduler: str | None = None,
                      client: Any = None) -> Executor:
     """The executor a run uses: a Dask ``client`` if given, else a scheduler address
@@ -352,7 +377,8 @@ def run_simulations(net: specs.Network, inputs: InputSource | np.ndarray, batch_
     return _merge([done[i] for i in range(len(bounds))])
 
 
-__all__ = ["ENV_SCHEDULER", "ENV_WORKERS", "DaskExecutor", "Executor", "ProcessExecutor",
-           "check_workers", "chunk_bounds", "close_clients", "default_workers", "resolve_executor",
-           "run_simulations", "set_default_scheduler", "set_default_workers", "shutdown_pool",
-           "simulate_range", "simulation_seeds"]
+__all__ = ["DASK_WORKER_CONFIG", "ENV_SCHEDULER", "ENV_WORKERS", "DaskExecutor", "Executor",
+           "ProcessExecutor", "check_workers", "chunk_bounds", "close_clients",
+           "default_workers", "local_cluster", "resolve_executor", "run_simulations",
+           "set_default_scheduler", "set_default_workers", "shutdown_pool", "simulate_range",
+           "simulation_seeds"]

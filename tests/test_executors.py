@@ -16,6 +16,7 @@ from simulate.executors import (
     chunk_bounds,
     close_clients,
     default_workers,
+    local_cluster,
     resolve_executor,
 )
 from simulate.experiments import run_network
@@ -103,9 +104,7 @@ def test_a_worker_error_reaches_the_caller() -> None:
 def dask_client():
     """A two-worker Dask LocalCluster (separate processes, one thread each), started here."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
         yield client
 
 
