@@ -26,7 +26,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from simulate.errors import ConfigError
-from simulate.results import write_npz
+from simulate.results import write_atomic, write_npz
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -103,19 +102,7 @@ def _sha256(data: bytes) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, lambda fh: fh.write(data))
 
 
 class Checkpoint:

@@ -30,9 +30,9 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -219,10 +219,18 @@ def check_writable(path: str | os.PathLike, name: str = "out") -> Path:
 def save_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
     """Write ``arrays`` to ``path`` as ``.npz`` via a temporary file and an atomic rename."""
     path = check_writable(path, "path")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent or ".")
+    write_atomic(path, lambda fh: write_npz(fh, arrays), suffix=".npz")
+    return path
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], object], suffix: str = "") -> None:
+    """Create ``path`` atomically: ``write(fh)`` into a temporary file beside it, flush and
+    fsync, give it the usual permissions, then rename it over ``path`` (the temporary file is
+    removed if anything fails, and ``path`` is never left half-written)."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=path.parent or ".")
     try:
         with os.fdopen(fd, "wb") as fh:
-            write_npz(fh, arrays)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
@@ -233,7 +241,6 @@ def save_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -
         except OSError:
             pass
         raise
-    return path
 
 
 def _umask() -> int:
