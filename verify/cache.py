@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from simulate.checkpoint import remove_checkpoint
-from simulate.results import SimulationResults
+from simulate.results import SimulationResults, write_atomic
 
 ENV_CACHE_DIR = "DNN_MOMENTS_CACHE_DIR"
 
@@ -102,9 +102,8 @@ class SimulationCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         npz, digest = self._paths(key)
         res.save(npz)
-        tmp = digest.with_suffix(".sha256.tmp")
-        tmp.write_text(_file_sha256(npz) + "\n")
-        os.replace(tmp, digest)
+        line = (_file_sha256(npz) + "\n").encode("ascii")
+        write_atomic(digest, lambda fh: fh.write(line), suffix=".sha256.tmp")
 
     def clear(self) -> int:
         """Remove every entry; returns the number of files removed."""

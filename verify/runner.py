@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from simulate.results import SimulationResults
+from simulate.results import SimulationResults, write_atomic
 from simulate.threads import single_threaded_blas
 from verify import criteria as crit
 from verify.cache import SimulationCache
@@ -219,16 +219,11 @@ def to_records(results: list[ClaimResult]) -> list[dict[str, Any]]:
 
 
 def write_json(results: list[ClaimResult], path: str | Path) -> Path:
-    """Write `to_records` to ``path`` atomically (UTF-8 JSON)."""
-    import os
-    import tempfile
-
+    """Write `to_records` to ``path`` atomically (UTF-8 JSON; `simulate.results.write_atomic`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(to_records(results), f, indent=1, default=_json_default)
-    os.replace(tmp, path)
+    text = json.dumps(to_records(results), indent=1, default=_json_default)
+    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")), suffix=".tmp")
     return path
 
 
