@@ -8,9 +8,11 @@ Measures, in one run:
 
 1. the float32 matmul peak: best of several ``numpy.matmul`` of two 3072 x 3072 float32
    matrices (58 GFLOP each), with every core (BLAS threads = cores) and with one thread;
-2. the convolution product alone (`simulate.conv.conv2d_rows`: im2col packing + GEMM) of
-   signal and tangent together, batch 64, 16 x 16 maps, 3 x 3 kernel, periodic boundary,
-   widths 64, 128 and 512 (``2 * 2B n^2 * k^2 C^2`` flops: 154.6 GFLOP at 512);
+2. the convolution product alone (`simulate.conv.conv2d_rows`) of signal and tangent
+   together, batch 64, 16 x 16 maps, 3 x 3 kernel, periodic boundary, widths 64, 128 and 512,
+   with each algorithm: im2col packing + one GEMM (``2 * 2B n^2 * k^2 C^2`` flops, the direct
+   count: 154.6 GFLOP at 512) and Winograd F(2x2, 3x3), the engine's default for these layers
+   (16 GEMMs on 4x4 tiles: 4/9 of the direct multiplications, plus the tile transforms);
 3. one whole bn_ff layer with both effective ranks (conv, 4 measurement points with all
    moments, BN, ReLU, r_eff of signal and noise, tangent rescaling), as the difference of two
    runs of `simulate.engine.Propagator` of depths ``D1 < D2`` divided by ``D2 - D1`` (the stem
@@ -77,16 +79,21 @@ def matmul_peak(threads: int, repeats: int, n: int = 3072) -> tuple[float, float
     return 2.0 * n**3 / t / 1e9, others
 
 
-def conv_product(C: int, threads: int, repeats: int) -> tuple[float, float, float]:
+#: multiplications of Winograd F(2x2, 3x3) relative to the direct (im2col) count
+WINOGRAD_FLOP_RATIO = 16 / 36
+
+
+def conv_product(C: int, threads: int, repeats: int, algorithm: str
+                 ) -> tuple[float, float, float]:
     rng = np.random.default_rng(1)
     maps = 2 * BATCH
     Z = rng.standard_normal((maps * SIZE * SIZE, C), dtype=np.float32)
     kern = rng.standard_normal((K * K * C, C), dtype=np.float32)
     with threadpool_limits(limits=1, user_api="blas"):
-        conv.conv2d_rows(Z, maps, (SIZE, SIZE), kern, 1, "periodic", threads)
+        conv.conv2d_rows(Z, maps, (SIZE, SIZE), kern, 1, "periodic", threads, algorithm)
         t, others = best_of(
-            lambda: conv.conv2d_rows(Z, maps, (SIZE, SIZE), kern, 1, "periodic", threads),
-            repeats)
+            lambda: conv.conv2d_rows(Z, maps, (SIZE, SIZE), kern, 1, "periodic", threads,
+                                     algorithm), repeats)
     flops = 2.0 * Z.shape[0] * K * K * C * C
     return t, flops, others
 
@@ -112,7 +119,7 @@ def layer_pieces(C: int, threads: int, repeats: int) -> dict[str, float]:
     kern = rng.standard_normal((K * K * C, C), dtype=np.float32)
     out: dict[str, float] = {}
     with threadpool_limits(limits=1, user_api="blas"):
-        out["conv product"] = best_of(lambda: conv.conv2d_rows(
+        out["conv product (Winograd)"] = best_of(lambda: conv.conv2d_rows(
             Z0, 2 * BATCH, (SIZE, SIZE), kern, 1, "periodic", threads), repeats)[0]
         Z = Z0.copy()
         out["moments at one loc"] = best_of(lambda: kernels.state_moments(Z, B, True),
@@ -154,27 +161,34 @@ def render(res: dict, mach: dict, started: str, elapsed: float, load0: str, load
     add(f"Batch {BATCH}, {SIZE}x{SIZE} maps, {K}x{K} kernel, periodic boundary, float32, "
         "signal + tangent in one product (rows = 2 x 64 x 256 = 32 768).")
     add("")
-    add("| width | GFLOP per layer | conv product s | GFLOP/s | of peak | bn_ff layer with both "
-        "r_eff, s | layer GFLOP/s | of peak | others' CPU | target | result |")
-    add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    add("| width | direct GFLOP per layer | im2col s | im2col GFLOP/s | of peak | Winograd s | "
+        "Winograd GFLOP/s (its own multiplications) | of peak | speed-up | bn_ff layer with "
+        "both r_eff, s | others' CPU | target | result |")
+    add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     for C in WIDTHS:
-        t, flops, oc = res["conv"][C]
+        t, flops, oc = res["conv"][C]["im2col"]
+        tw, _, ow = res["conv"][C]["winograd"]
         tl, ol = res["layer"][C]
-        g, gl = flops / t / 1e9, flops / tl / 1e9
+        g = flops / t / 1e9
+        gw = WINOGRAD_FLOP_RATIO * flops / tw / 1e9
         target, ok = "-", "-"
         if C == 512:
-            target = f">= {100 * TARGET_PEAK_FRACTION:.0f}% of peak (conv)"
+            target = f">= {100 * TARGET_PEAK_FRACTION:.0f}% of peak (im2col conv)"
             ok = "PASS" if g / pk_all >= TARGET_PEAK_FRACTION else "MISS"
         if C == 128:
             target = f"layer <= {TARGET_LAYER_128} s"
             ok = "PASS" if tl <= TARGET_LAYER_128 else "MISS"
-        mark = " †" if max(oc, ol) > 0.10 else ""
+        mark = " †" if max(oc, ow, ol) > 0.10 else ""
         add(f"| {C} | {flops / 1e9:.2f} | {t:.4f} | {g:.1f} | {100 * g / pk_all:.0f}% | "
-            f"{tl:.4f} | {gl:.1f} | {100 * gl / pk_all:.0f}% | {100 * max(oc, ol):.0f}%{mark} | "
-            f"{target} | {ok} |")
+            f"{tw:.4f} | {gw:.1f} | {100 * gw / pk_all:.0f}% | {t / tw:.2f}x | {tl:.4f} | "
+            f"{100 * max(oc, ow, ol):.0f}%{mark} | {target} | {ok} |")
     add("")
-    add("Layer time = (t(depth D2) - t(depth D1)) / (D2 - D1) of whole `Propagator.run` calls "
-        f"(D1, D2 = {res['depths']}), so it includes everything a layer does in a simulation. "
+    add("Winograd F(2x2, 3x3) (`simulate.conv`, the engine's default for 3x3 stride-1 layers "
+        "on even maps) does 16/36 of the direct multiplications, so its GFLOP/s count its own "
+        f"GEMM work ({WINOGRAD_FLOP_RATIO:.3f} x the direct count); the tile transforms are "
+        "memory-bound and are not counted. Layer time = (t(depth D2) - t(depth D1)) / "
+        f"(D2 - D1) of whole `Propagator.run` calls (D1, D2 = {res['depths']}), so it includes "
+        "everything a layer does in a simulation (with the engine's default algorithm). "
         "† = other processes used > 10% of the CPU during the timing.")
     add("")
     add("Reference (moments-dnns on TensorFlow 2.15 CPU, figures quoted in issue 10, not "
@@ -183,7 +197,7 @@ def render(res: dict, mach: dict, started: str, elapsed: float, load0: str, load
     add("| width | what | TensorFlow s | dnn-moments s | speed-up |")
     add("|---:|---|---:|---:|---:|")
     for C, (what, secs) in TF_REFERENCE.items():
-        ours = res["conv"][C][0] if C == 512 else res["layer"][C][0]
+        ours = res["conv"][C]["winograd"][0] if C == 512 else res["layer"][C][0]
         add(f"| {C} | {what} | {secs} | {ours:.3f} | {secs / ours:.1f}x |")
     add("")
     add("Pieces of one bn_ff layer, each timed on its own (seconds; a layer has 4 measurement "
@@ -232,10 +246,12 @@ def main() -> None:
               512: (2, 4 if args.quick else 8)}
     res["depths"] = ", ".join(f"{a}, {b} at width {C}" for C, (a, b) in depths.items())
     for C in WIDTHS:
-        res["conv"][C] = conv_product(C, threads, repeats)
+        res["conv"][C] = {a: conv_product(C, threads, repeats, a)
+                          for a in ("im2col", "winograd")}
         res["layer"][C] = bn_ff_layer(C, *depths[C], threads, repeats)
         res["pieces"][C] = layer_pieces(C, threads, repeats)
-        print(f"width {C}: conv {res['conv'][C][0]:.4f} s, layer {res['layer'][C][0]:.4f} s",
+        print(f"width {C}: im2col {res['conv'][C]['im2col'][0]:.4f} s, Winograd "
+              f"{res['conv'][C]['winograd'][0]:.4f} s, layer {res['layer'][C][0]:.4f} s",
               file=sys.stderr)
     section = render(res, machine_info(), started, time.perf_counter() - t0, load0, load_avg(),
                      threads)

@@ -83,6 +83,63 @@ def test_conv2d_non_square_maps_and_chunking(monkeypatch):
                                        ref, atol=1e-12)
 
 
+@pytest.mark.parametrize("boundary", spec.BOUNDARIES)
+@pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
+def test_both_algorithms_match_the_oracle_non_square_and_chunked(boundary, algorithm,
+                                                                  monkeypatch):
+    # 3x3 stride 1 on even (non-square) maps: both algorithms apply; several chunks, a partial
+    # last one, and any thread count give the oracle (float64, to rounding)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((5, 6, 4, 3))
+    kernel = rng.standard_normal((3, 3, 3, 7))
+    ref = conv_oracle(x, kernel, 1, boundary)
+    for chunk_bytes in (1, 16 * 7 * 8 * 5, 1 << 22):
+        monkeypatch.setattr(conv, "PATCH_CHUNK_BYTES", chunk_bytes)
+        for threads in (1, 3):
+            np.testing.assert_allclose(conv.conv2d(x, kernel, 1, boundary, threads, algorithm),
+                                       ref, rtol=0, atol=1e-12)
+
+
+@given(side=st.sampled_from([4, 6, 8]), c_in=st.integers(1, 9), c_out=st.integers(1, 9),
+       boundary=st.sampled_from(spec.BOUNDARIES), seed=st.integers(0, 2**31 - 1))
+@settings(max_examples=40, deadline=None)
+def test_winograd_float32_agrees_with_im2col_to_rounding(side, c_in, c_out, boundary, seed):
+    # the same linear map in another order: float32 results differ by rounding only
+    # (|error| <= a few ulps of the sum of |terms|, bounded here by 64 * eps * sum |x||k|)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, side, side, c_in)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, c_in, c_out)).astype(np.float32)
+    a = conv.conv2d(x, kernel, 1, boundary, algorithm="winograd").astype(np.float64)
+    b = conv.conv2d(x, kernel, 1, boundary, algorithm="im2col").astype(np.float64)
+    scale = conv_oracle(np.abs(x).astype(np.float64), np.abs(kernel).astype(np.float64), 1,
+                        boundary)
+    assert np.all(np.abs(a - b) <= 64 * np.finfo(np.float32).eps * scale + 1e-30)
+
+
+def test_algorithm_choice_and_refusals():
+    x = np.ones((1, 5, 5, 2))
+    k = np.ones((3, 3, 2, 2))
+    assert conv.winograd_applies(3, 1, (8, 6))
+    assert not conv.winograd_applies(3, 2, (8, 8))
+    assert not conv.winograd_applies(5, 1, (8, 8))
+    assert not conv.winograd_applies(3, 1, (5, 5))
+    np.testing.assert_allclose(conv.conv2d(x, k, 1, "periodic"),  # auto: im2col on odd maps
+                               conv_oracle(x, k, 1, "periodic"), atol=1e-12)
+    with pytest.raises(ConfigError, match="algorithm='winograd' needs kernel_size=3, stride=1"):
+        conv.conv2d(x, k, 1, "periodic", algorithm="winograd")
+    with pytest.raises(ConfigError, match="algorithm='fft' is not allowed; choose one of auto"):
+        conv.conv2d(x, k, 1, "periodic", algorithm="fft")
+
+
+def test_winograd_kernel_transform_by_hand():
+    # U = G g G^T for one channel pair; g = delta at the centre -> U = outer(G[:, 1], G[:, 1])
+    g = np.zeros((9, 1))
+    g[4, 0] = 1.0
+    u = conv.winograd_kernel(g, 1).reshape(4, 4)
+    col = np.array([0.0, 0.5, -0.5, 0.0])
+    np.testing.assert_array_equal(u, np.outer(col, col))
+
+
 def test_source_index_boundaries_by_hand():
     # n = 4, k = 3: periodic reads (o - 2 .. o) mod 4; symmetric mirrors with the edge kept
     np.testing.assert_array_equal(conv.source_index(4, 3, 1, "periodic")[0], [2, 3, 0])
