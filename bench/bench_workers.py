@@ -1,6 +1,8 @@
 """Throughput of the local worker pool (`simulate.executors`): simulations per second of one
 configuration with 1, 2, ... worker processes, the speed-up over one worker, and a check that
-the arrays are byte-identical.
+the arrays are byte-identical. A first timing confines the single worker to one core
+(``sched_setaffinity``): ``--workers 1`` runs in-process, where the Gaussian prefetch thread and
+numba's parallel draws use an idle core, so "1 worker" alone is more than one core's work.
 
 Default case: bn_ff FC, N = 512, depth 200, batch 64, both effective ranks (issue 11's
 benchmark). The pool is started and warmed (one short run) before the timings, so process
@@ -76,6 +78,18 @@ def main() -> None:
           f"{args.sims} sims per timing, both r_eff; best of {args.rounds}")
     ref = None
     rows = []
+    one_core = None
+    if hasattr(os, "sched_setaffinity") and cores > 1:
+        # the same single worker confined to one core: `--workers 1` runs in-process, where the
+        # Gaussian prefetch thread and numba's parallel draws borrow an idle core
+        allowed = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(allowed)})
+        try:
+            timed_run(1, 2, 32, 4, 8, 99)
+            one_core = min(timed_run(1, args.sims, args.width, args.depth, args.batch, seed=1)[0]
+                           for _ in range(args.rounds))
+        finally:
+            os.sched_setaffinity(0, allowed)
     for w in counts:
         t_start = time.perf_counter()
         timed_run(w, max(w, 2), 32, 4, 8, 99)  # start and warm the pool (numba caches)
@@ -90,12 +104,16 @@ def main() -> None:
         rows.append((w, best, startup, same))
         shutdown_pool()
     base = rows[0][1]
-    print("\n| workers | s per timing | sims/s | speed-up over 1 worker | pool start + warm-up s "
-          "| arrays identical to 1 worker |")
-    print("|---:|---:|---:|---:|---:|---|")
+    print("\n| workers | s per timing | sims/s | speed-up over 1 worker | speed-up over 1 worker "
+          "on one core | pool start + warm-up s | arrays identical to 1 worker |")
+    print("|---:|---:|---:|---:|---:|---:|---|")
+    if one_core is not None:
+        print(f"| 1, on one core | {one_core:.2f} | {args.sims / one_core:.3f} | "
+              f"{base / one_core:.2f}x | 1.00x | - | - |")
     for w, t, start, same in rows:
-        print(f"| {w} | {t:.2f} | {args.sims / t:.3f} | {base / t:.2f}x | {start:.1f} | "
-              f"{'yes' if same else 'NO'} |")
+        per_core = f"{one_core / t:.2f}x" if one_core is not None else "-"
+        print(f"| {w} | {t:.2f} | {args.sims / t:.3f} | {base / t:.2f}x | {per_core} | "
+              f"{start:.1f} | {'yes' if same else 'NO'} |")
     if args.dask:
         from distributed import Client
 

@@ -431,6 +431,11 @@ def _rescale_tangent(state: _State, where: str) -> None:
         state.log_scale = -math.inf
 
 
+#: environment variable: ``0`` turns off the background prefetch of `GaussianPool` (pool and
+#: Dask worker processes set it: one core each)
+ENV_RNG_PREFETCH = "DNN_MOMENTS_RNG_PREFETCH"
+
+
 class GaussianPool:
     """Gaussian draws served from chunks of one stream, to amortise parallel-kernel start-up.
 
@@ -456,7 +461,7 @@ class GaussianPool:
         self.buf = np.empty(chunk, dtype=dtype)
         self.pos = chunk
         if prefetch is None:
-            prefetch = os.environ.get("DNN_MOMENTS_RNG_PREFETCH", "1") != "0"
+            prefetch = os.environ.get(ENV_RNG_PREFETCH, "1") != "0"
         self._spare = np.empty(chunk, dtype=dtype) if prefetch else None
         self._ahead: tuple[tuple[int, ...], threading.Thread, list[BaseException]] | None = None
         self.prefetch_hits = 0

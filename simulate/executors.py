@@ -31,7 +31,7 @@ import numpy as np
 from simulate import conv
 from simulate import spec as specs
 from simulate.checkpoint import Checkpoint
-from simulate.engine import EngineOptions, Propagator
+from simulate.engine import ENV_RNG_PREFETCH, EngineOptions, Propagator
 from simulate.errors import ConfigError
 from simulate.inputs import InputSource
 from simulate.rng import GaussianStream
@@ -119,11 +119,18 @@ def simulate_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_s
 
 
 def _worker_init() -> None:
-    """One thread per worker process for numba's parallel kernels (BLAS is single-threaded
-    inside every run, and conv products get ``threads=1`` below)."""
+    """One core per worker process: numba's parallel kernels on one thread (BLAS is
+    single-threaded inside every run, and conv products get ``threads=1`` below), and, in a
+    worker process (not the caller's own, e.g. a threaded Dask client), no background prefetch
+    of Gaussian draws (`simulate.engine.GaussianPool`): the prefetch thread pays only where a
+    core is idle, and with one worker per core it competes with the other workers (measured,
+    bn_ff 512 x 200, 2 workers on 2 cores: 8.0 sims/s with it, 9.2 without; docs/benchmarks.md).
+    The draws are identical either way."""
     import numba
 
     numba.set_num_threads(1)
+    if multiprocessing.parent_process() is not None:
+        os.environ[ENV_RNG_PREFETCH] = "0"
 
 
 def _worker_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_size: int,

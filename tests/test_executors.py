@@ -131,3 +131,23 @@ def test_unreachable_scheduler_is_one_line_config_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(ConfigError, match=r"scheduler='tcp://127.0.0.1:9': cannot connect"):
         resolve_executor(scheduler="tcp://127.0.0.1:9")
+
+
+def test_pool_workers_own_one_core_and_the_caller_is_untouched() -> None:
+    # a pool worker runs numba on one thread and without the Gaussian prefetch thread (which
+    # would compete with the other workers); the calling process keeps its own settings
+    import os
+
+    from simulate import executors
+    from simulate.engine import ENV_RNG_PREFETCH
+
+    before = os.environ.get(ENV_RNG_PREFETCH)
+    pool = executors._pool(2)
+    try:
+        assert pool.submit(os.getenv, ENV_RNG_PREFETCH).result() == "0"
+        import numba
+
+        assert pool.submit(numba.get_num_threads).result() == 1
+    finally:
+        executors.shutdown_pool()
+    assert os.environ.get(ENV_RNG_PREFETCH) == before
