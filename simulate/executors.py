@@ -310,10 +310,12 @@ atexit.register(close_clients)
 #: Dask settings for simulation workers. Dask's defaults cost the engine ~20% on its workers
 #: (docs/benchmarks.md): the nanny sets MALLOC_TRIM_THRESHOLD_=65536, so glibc returns freed
 #: arrays to the system and faults them in again every layer, and a 10 ms sampling profiler
-#: walks the worker's stack. As environment variables for ``dask worker``:
-#: ``MALLOC_TRIM_THRESHOLD_=1073741824 DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False``
-#: with ``--no-nanny``.
+#: walks the worker's stack; and one core per worker leaves the Gaussian prefetch thread no idle
+#: core (`_worker_init`). As environment variables for ``dask worker``:
+#: ``MALLOC_TRIM_THRESHOLD_=1073741824 DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False
+#: DNN_MOMENTS_RNG_PREFETCH=0`` with ``--no-nanny``.
 DASK_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 2**30,
+                      f"distributed.nanny.pre-spawn-environ.{ENV_RNG_PREFETCH}": "0",
                       "distributed.worker.profile.enabled": False}
 
 
