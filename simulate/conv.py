@@ -128,6 +128,15 @@ def pack_patches(Z: np.ndarray, m0: int, m1: int, H: int, W: int, src_i: np.ndar
                 r += 1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def tile_position(t: int, th: int, tw: int) -> tuple[int, int, int]:  # pragma: no cover
+    """Map, tile row and tile column of Winograd tile ``t = (m th + ti) tw + tj``."""
+    m = t // (th * tw)
+    r = t - m * th * tw
+    ti = r // tw
+    return m, ti, r - ti * tw
+
+
 @njit(cache=True, nogil=True)
 def winograd_input_tiles(Z: np.ndarray, t0: int, t1: int, H: int, W: int, src_i: np.ndarray,
                          src_j: np.ndarray, V: np.ndarray) -> None:  # pragma: no cover - numba
@@ -145,10 +154,7 @@ def winograd_input_tiles(Z: np.ndarray, t0: int, t1: int, H: int, W: int, src_i:
     d = np.zeros((4, 4, C), dtype=V.dtype)
     e = np.empty((4, 4, C), dtype=V.dtype)
     for t in range(t0, t1):
-        m = t // (th * tw)
-        r = t - m * th * tw
-        ti = r // tw
-        tj = r - ti * tw
+        m, ti, tj = tile_position(t, th, tw)
         for a in range(3):
             rows[a] = src_i[2 * ti, a]
             cols[a] = src_j[2 * tj, a]
@@ -197,10 +203,7 @@ def winograd_output_tiles(M: np.ndarray, t0: int, t1: int, H: int, W: int,
     tw = W // 2
     s = np.empty((2, 4, Co), dtype=M.dtype)
     for t in range(t0, t1):
-        m = t // (th * tw)
-        r = t - m * th * tw
-        ti = r // tw
-        tj = r - ti * tw
+        m, ti, tj = tile_position(t, th, tw)
         k = t - t0
         for b in range(4):  # s = A^T M (over rows)
             for o in range(Co):
