@@ -16,9 +16,10 @@ Chunks have a fixed size (independent of the number of threads) and each is comp
 single-threaded product, so results are bitwise identical for any thread count; threads only
 run chunks side by side (numba and BLAS release the GIL).
 
-Winograd (``algorithm="winograd"``, the default for ``k = 3``, stride 1 and even map sides:
-every layer after the stem). Lavin & Gray's F(2x2, 3x3): with ``d`` a 4x4 tile of ``x~`` whose
-2x2 outputs start at ``(2 ti, 2 tj)``, ``g`` the 3x3 kernel of one (input, output) channel pair,
+Winograd (``algorithm="winograd"``, the default for ``k = 3``, stride 1 and even map sides
+with at least `WINOGRAD_MIN_TILES` tiles per layer: every layer after the stem at batch 64).
+Lavin & Gray's F(2x2, 3x3): with ``d`` a 4x4 tile of ``x~`` whose 2x2 outputs start at
+``(2 ti, 2 tj)``, ``g`` the 3x3 kernel of one (input, output) channel pair,
 
     Y = A^T [ (G g G^T) (.) (B^T d B) ] A,    summed over input channels,
 
@@ -54,8 +55,13 @@ from simulate.spec import BOUNDARIES, Conv
 PATCH_CHUNK_BYTES = 1 << 22
 #: rows per chunk of the channel-covariance accumulation
 COV_CHUNK_ROWS = 4096
-#: convolution algorithms of `conv2d_rows` (``auto``: winograd where it applies, else im2col)
+#: convolution algorithms of `conv2d_rows` (``auto``: winograd where it applies and pays, else
+#: im2col)
 ALGORITHMS = ("auto", "im2col", "winograd")
+#: fewest 4x4 tiles per layer for which ``auto`` picks Winograd: below it the kernel transform
+#: and the 16 small GEMMs cost more than they save (measured, one thread, float32: 32 tiles
+#: 0.46x im2col's speed, 128 tiles 0.91-1.33x, 256 tiles 1.31-1.50x, 8192 tiles 2.3x)
+WINOGRAD_MIN_TILES = 256
 #: Winograd F(2x2, 3x3) transforms (module docstring)
 WINOGRAD_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
@@ -135,6 +141,32 @@ def tile_position(t: int, th: int, tw: int) -> tuple[int, int, int]:  # pragma: 
     r = t - m * th * tw
     ti = r // tw
     return m, ti, r - ti * tw
+
+
+@njit(cache=True, nogil=True)
+def winograd_kernel_tiles(kernel: np.ndarray, C: int, U: np.ndarray
+                          ) -> None:  # pragma: no cover - numba
+    """``U[4 xi + nu, c, o] = sum_{a, b} G[xi, a] g[a, b, c, o] G[nu, b]`` in float64, with
+    ``g[a, b, c, o] = kernel[(3 a + b) C + c, o]`` and ``G = [[1, 0, 0], [1/2, 1/2, 1/2],
+    [1/2, -1/2, 1/2], [0, 0, 1]]`` (`WINOGRAD_G`)."""
+    Co = kernel.shape[1]
+    g = np.empty((3, 3))
+    h = np.empty((4, 3))
+    for c in range(C):
+        for o in range(Co):
+            for a in range(3):
+                for b in range(3):
+                    g[a, b] = np.float64(kernel[(3 * a + b) * C + c, o])
+            for b in range(3):  # h = G g (over a)
+                h[0, b] = g[0, b]
+                h[1, b] = 0.5 * (g[0, b] + g[1, b] + g[2, b])
+                h[2, b] = 0.5 * (g[0, b] - g[1, b] + g[2, b])
+                h[3, b] = g[2, b]
+            for x in range(4):  # U = h G^T (over b)
+                U[4 * x, c, o] = h[x, 0]
+                U[4 * x + 1, c, o] = 0.5 * (h[x, 0] + h[x, 1] + h[x, 2])
+                U[4 * x + 2, c, o] = 0.5 * (h[x, 0] - h[x, 1] + h[x, 2])
+                U[4 * x + 3, c, o] = h[x, 2]
 
 
 @njit(cache=True, nogil=True)
@@ -316,11 +348,14 @@ def winograd_applies(kernel_size: int, stride: int, size: tuple[int, int]) -> bo
 def winograd_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
     """``U[4 xi + nu] = (G g G^T)[xi, nu]`` of a ``(9 C, C_out)`` kernel: ``(16, C, C_out)``.
 
-    Computed in float64 and rounded once to the kernel's dtype.
+    Computed in float64 and rounded once to the kernel's dtype (`winograd_kernel_tiles`).
     """
-    g = kernel.reshape(3, 3, channels, kernel.shape[1]).astype(np.float64)
-    u = np.einsum("xa,yb,abco->xyco", WINOGRAD_G, WINOGRAD_G, g, optimize=True)
-    return np.ascontiguousarray(u.reshape(16, channels, kernel.shape[1]), dtype=kernel.dtype)
+    if kernel.shape[0] != 9 * channels:
+        raise ConfigError(f"kernel of shape {kernel.shape} is not a 3x3 kernel of {channels} "
+                          "input channels")
+    U = np.empty((16, channels, kernel.shape[1]), dtype=kernel.dtype)
+    winograd_kernel_tiles(np.ascontiguousarray(kernel), channels, U)
+    return U
 
 
 def tiles_per_chunk(channels: int, out_channels: int, itemsize: int) -> int:
@@ -368,7 +403,8 @@ def conv2d_rows(
 
     kernel: ``(k^2 C, C_out)`` (rows in ``(di, dj, c)`` order) in the dtype of ``Z``.
     algorithm: one of `ALGORITHMS`; ``auto`` is Winograd F(2x2, 3x3) where
-        `winograd_applies`, else im2col + GEMM (module docstring).
+        `winograd_applies` and the layer has at least `WINOGRAD_MIN_TILES` tiles, else
+        im2col + GEMM (module docstring).
     Returns ``(maps Ho Wo, C_out)`` in the dtype of ``Z`` (``Ho = H / stride``).
     """
     check_choice("algorithm", algorithm, ALGORITHMS)
@@ -384,7 +420,9 @@ def conv2d_rows(
     src_i = source_index(H, k, stride, boundary)
     src_j = src_i if W == H else source_index(W, k, stride, boundary)
     if algorithm != "im2col":
-        if winograd_applies(k, stride, (H, W)):
+        fits = winograd_applies(k, stride, (H, W))
+        pays = maps * (H // 2) * (W // 2) >= WINOGRAD_MIN_TILES
+        if fits and (pays or algorithm == "winograd"):
             return _conv2d_winograd(Z, maps, H, W, kernel, src_i, src_j, threads)
         if algorithm == "winograd":
             raise ConfigError(

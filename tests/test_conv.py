@@ -95,9 +95,9 @@ def test_both_algorithms_match_the_oracle_non_square_and_chunked(boundary, algor
     ref = conv_oracle(x, kernel, 1, boundary)
     for chunk_bytes in (1, 16 * 7 * 8 * 5, 1 << 22):
         monkeypatch.setattr(conv, "PATCH_CHUNK_BYTES", chunk_bytes)
-        for threads in (1, 3):
-            np.testing.assert_allclose(conv.conv2d(x, kernel, 1, boundary, threads, algorithm),
-                                       ref, rtol=0, atol=1e-12)
+        outs = [conv.conv2d(x, kernel, 1, boundary, threads, algorithm) for threads in (1, 3)]
+        np.testing.assert_allclose(outs[0], ref, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(outs[0], outs[1])  # bitwise, for any thread count
 
 
 @given(side=st.sampled_from([4, 6, 8]), c_in=st.integers(1, 9), c_out=st.integers(1, 9),
@@ -129,6 +129,21 @@ def test_algorithm_choice_and_refusals():
         conv.conv2d(x, k, 1, "periodic", algorithm="winograd")
     with pytest.raises(ConfigError, match="algorithm='fft' is not allowed; choose one of auto"):
         conv.conv2d(x, k, 1, "periodic", algorithm="fft")
+
+
+def test_auto_picks_winograd_from_the_tile_count(monkeypatch):
+    # auto: im2col below WINOGRAD_MIN_TILES 4x4 tiles per layer, Winograd from there on
+    calls = []
+    real = conv._conv2d_winograd
+    monkeypatch.setattr(conv, "_conv2d_winograd", lambda *a: calls.append(1) or real(*a))
+    k = np.ones((3, 3, 2, 2))
+    small = np.ones((conv.WINOGRAD_MIN_TILES // 16 - 1, 8, 8, 2))  # 16 tiles per 8x8 map
+    big = np.ones((conv.WINOGRAD_MIN_TILES // 16, 8, 8, 2))
+    conv.conv2d(small, k, 1, "periodic")
+    assert calls == []
+    conv.conv2d(small, k, 1, "periodic", algorithm="winograd")  # explicit: any size
+    conv.conv2d(big, k, 1, "periodic")
+    assert calls == [1, 1]
 
 
 def test_winograd_kernel_transform_by_hand():
