@@ -32,6 +32,7 @@ from verify.claims_labatie import (
     L11_FROM,
     VANILLA_DEPTH,
     VANILLA_SIZES,
+    conv_vanilla_sims,
     increments,
     natural_images,
     vanilla_conv_run,
@@ -100,7 +101,7 @@ def build_fig3_conv(fidelity: str, seed: int, cache: SimulationCache | None) -> 
     ctx = _context("labatie-fig3-conv", fidelity, seed, cache)
     size = VANILLA_SIZES[ctx.fidelity]
     w, b, img = size["cv_width"], size["cv_batch"], size["cv_image"]
-    runs = {bd: vanilla_conv_run(ctx, w, size["cv_sims"], b, img, bd, reff=True)
+    runs = {bd: vanilla_conv_run(ctx, w, conv_vanilla_sims(size, bd), b, img, bd, reff=True)
             for bd in spec.BOUNDARIES}
     per = runs["periodic"]
     d = per.depth
