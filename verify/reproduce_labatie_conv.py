@@ -12,7 +12,9 @@ stride-2 stem, N = 512, B = 64, CIFAR-10). These sections sit beside the fully-c
   power law against ``tau_G(2)``, effective ranks, ``mu4(z)`` and ``nu1(|z|)``.
 
 Sizes (`CONV_REPRO_SIZES`): ``quick`` and ``standard`` use reduced widths (64-128) and 8x8 maps
-(16x16 natural-photograph crops) so that the report stays within its budget on 2 cores;
+(16x16 natural-photograph crops; Fig 3's vanilla nets are the L5 claim's, 4x4 maps with
+B = 16, see `verify.claims_labatie.conv_vanilla_sims`) so that the report stays within its
+budget on 2 cores;
 ``paper`` uses Labatie's sizes (N = 512, 16x16 maps, B = 64, depth 200 / 500 units). Inputs are
 the embedded natural photographs (`simulate.inputs`, the CIFAR-10 stand-in); every section
 states its sizes and dataset. Compute only: the panels are rendered by ``reports/``.
