@@ -230,15 +230,21 @@ def vanilla_conv_run(ctx: Context, width: int, sims: int, batch: int, image: int
                         options=opts, name=f"vanilla conv {boundary} N={width}")
 
 
+def conv_increment_sizes(size: Mapping[str, Any], boundary: str) -> tuple[int, int, int]:
+    """(simulations, batch size, crop side) of the vanilla conv run L5 (c2) reads: its own
+    (``cinc_*``) or, where ``cinc_sims`` is None, the Fig 3 run of ``boundary`` (``cv_*``)."""
+    if size["cinc_sims"] is None:
+        return conv_vanilla_sims(size, boundary), size["cv_batch"], size["cv_image"]
+    return size["cinc_sims"], size["cinc_batch"], size["cinc_image"]
+
+
 def conv_increment_run(ctx: Context, size: Mapping[str, Any], boundary: str
                        ) -> SimulationResults:
-    """The vanilla conv run L5 (c2) reads delta chi from: its own (``cinc_sims``
-    simulations on ``cinc_image`` crops, no r_eff), or the Fig 3 run of ``boundary``."""
-    if size["cinc_sims"] is None:
-        return vanilla_conv_run(ctx, size["cv_width"], conv_vanilla_sims(size, boundary),
-                                size["cv_batch"], size["cv_image"], boundary, reff=True)
-    return vanilla_conv_run(ctx, size["cv_width"], size["cinc_sims"], size["cinc_batch"],
-                            size["cinc_image"], boundary, reff=False)
+    """The vanilla conv run L5 (c2) reads delta chi from (`conv_increment_sizes`); its own run
+    skips r_eff, the shared Fig 3 run computes it."""
+    sims, batch, image = conv_increment_sizes(size, boundary)
+    return vanilla_conv_run(ctx, size["cv_width"], sims, batch, image, boundary,
+                            reff=size["cinc_sims"] is None)
 
 
 def _sizes(own: Mapping[str, Mapping[str, Any]], shared: bool = True) -> dict[str, dict[str, Any]]:
@@ -1202,8 +1208,8 @@ def _l5(ctx: Context, th: Theory, size: Mapping[str, Any]) -> list[C.Criterion]:
                                  L5_CONV_SYMMETRIC_SKIP))
             continue
         r = conv_increment_run(ctx, size, b)
-        side = (size["cinc_image"] or size["cv_image"]) // 2
-        batch = size["cinc_batch"] or size["cv_batch"]
+        _, batch, image = conv_increment_sizes(size, b)
+        side = image // 2
         cols = (r.depth >= 150) & (r.depth <= 200)
         est = stats.mean_estimate(vanilla_realised_increment(r)[:, cols].mean(axis=1), rng,
                                   n_resamples=ctx.n_resamples)
