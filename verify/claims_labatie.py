@@ -202,8 +202,8 @@ for _f in VANILLA_SIZES:
 #: Why the quick/standard Fig 3 conv runs use 4x4 maps, B=16 and 40 periodic nets (L5 (c1)):
 #: r_eff(x^200) of periodic nets at N=128 is heavy-tailed (a few nets collapse late). Measured
 #: 2026-12-07, mean / sd / max over nets: 8x8 maps, B=4, 40 nets: 1.170 / 0.34 / 2.60 (seed 11),
-#: 1.063 / 0.07 / 1.31 (seed 12), and 1.03-1.12 over the 20 seeds of the false-alarm sweep, so
-#: "below 1.1" was INCONCLUSIVE at most seeds (CI seed 0: 1.071, interval up to 1.120). 4x4
+#: 1.063 / 0.07 / 1.31 (seed 12), means 1.083 and 1.122 at sweep seeds 4 and 6, so "below
+#: 1.1" was INCONCLUSIVE at 9 of sweep seeds 1-12 (CI seed 0: 1.071, interval up to 1.120). 4x4
 #: maps with B=16 (the same 256 positions per channel, 4x as many images): 1.033 / 0.050 / 1.24,
 #: 1.028 / 0.032 / 1.15, 1.025 / 0.039 / 1.20 (seeds 11-13, 40 nets), the bound ~9 standard
 #: errors away, at the same cost (14 s for 40 nets on 2 cores). Symmetric 1.010 and zero
