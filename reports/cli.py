@@ -82,6 +82,9 @@ def _report_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the simulations on the Dask cluster of this scheduler (default "
                         "$DNN_MOMENTS_SCHEDULER; results identical)")
+    from simulate.cli import add_device_arguments
+
+    add_device_arguments(p)
     add_claims_module_argument(p)
     p.set_defaults(func=_report_main)
 
@@ -99,10 +102,12 @@ def _report_main(args: argparse.Namespace) -> int:
         seed = -1
     if seed < 0:
         raise ValueError(f"seed={args.seed!r} is not allowed; it must be an integer >= 0")
+    from simulate.cli import set_default_device
     from simulate.executors import set_default_scheduler, set_default_workers
 
     set_default_workers(args.workers)
     set_default_scheduler(args.scheduler)
+    set_default_device(args.device)
     claims = ",".join(args.claims) if args.claims else None
     cache = None if args.no_cache else SimulationCache(args.cache_dir)
     # Exit 0 once the report is written, whatever the verdicts (`dnn-moments verify` gates).

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 from simulate.checkpoint import remove_checkpoint
-from simulate.errors import ConfigError
+from simulate.engine import DEVICES, ENV_DEVICE, PRECISIONS
+from simulate.errors import ConfigError, check_choice
 from simulate.experiments import run_experiment, summary_table
 from simulate.inputs import DATASETS
 from simulate.results import check_writable
@@ -56,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on the Dask cluster of this scheduler (e.g. tcp://host:8786; "
                         "default $DNN_MOMENTS_SCHEDULER; results identical)")
+    add_device_arguments(p, precision=True)
     p.add_argument("--out", default=None, help="output .npz path; finished chunks of "
                    "simulations are kept in OUT.partial/ until it is written")
     p.add_argument("--resume", action="store_true",
@@ -67,6 +69,32 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=main)
     return p
+
+
+def add_device_arguments(p: argparse.ArgumentParser, precision: bool = False) -> None:
+    """``--device`` (and ``--precision``) of the ``simulate``, ``verify`` and ``report``
+    commands."""
+    p.add_argument("--device", default=None, choices=DEVICES,
+                   help="where the simulations run: cpu (default, or $DNN_MOMENTS_DEVICE), "
+                        "cuda (the stacked engine on a GPU; needs the [gpu] extra), numpy (the "
+                        "same stacked engine on numpy, the CPU reference of the GPU path)")
+    if precision:
+        p.add_argument("--precision", default="float32", choices=PRECISIONS,
+                       help="float32 products (default) or tf32 (TensorFloat-32; cuda only)")
+
+
+def set_default_device(device: str | None) -> None:
+    """Make ``device`` the default `EngineOptions.device` of this process and its children
+    (``$DNN_MOMENTS_DEVICE``; options that the stacked engine does not support keep the CPU);
+    ``cuda`` is started here, so a missing GPU or CuPy is one line before any work."""
+    if device is None:
+        return
+    check_choice("device", device, DEVICES)
+    if device == "cuda":
+        from simulate.backend import cuda_backend
+
+        cuda_backend()
+    os.environ[ENV_DEVICE] = device
 
 
 def checkpoint_dir(out: str | os.PathLike) -> Path:
@@ -93,6 +121,7 @@ def main(args: argparse.Namespace) -> int:
         threads=args.threads, workers=args.workers, scheduler=args.scheduler,
         checkpoint=None if args.out is None else checkpoint_dir(args.out), resume=args.resume,
         chunk_size=args.chunk_size, keep_checkpoint=True,
+        device=args.device, precision=args.precision,
     )
     if args.out is not None:
         res.save(args.out)

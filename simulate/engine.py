@@ -57,6 +57,10 @@ from simulate.threads import single_threaded_blas
 PATHS = ("auto", "dense", "fast")
 FAMILIES = ("moments", "sample_stats", "spectra")
 DTYPES = {"float32": np.float32, "float64": np.float64}
+DEVICES = ("cpu", "cuda", "numpy")
+PRECISIONS = ("float32", "tf32")
+#: environment variable: the default ``EngineOptions.device`` of this process and its children
+ENV_DEVICE = "DNN_MOMENTS_DEVICE"
 
 # Cost model used by path="auto" (seconds per normal draw / per flop on the reference machine;
 # only their ratio matters). See docs/benchmarks.md.
@@ -81,6 +85,14 @@ class EngineOptions:
         networks (``None``: every core this process may use). Chunks have a fixed size, so the
         results are bitwise identical for any value; fully-connected layers always run
         single-threaded BLAS (see `simulate.threads`).
+    device: where the arrays live (`simulate.backend`): ``"cpu"`` (this module's numba/BLAS
+        engine), ``"cuda"`` (the stacked array engine of `simulate.stacked` on CuPy, many
+        simulations per kernel) or ``"numpy"`` (the same stacked engine on numpy: the CPU
+        reference of the GPU path, for tests). ``None``: ``$DNN_MOMENTS_DEVICE`` (set by
+        ``--device``) where these options allow it, else ``"cpu"``. The stacked engine measures
+        the ``moments`` family, forward only, dense products: other options with an explicit
+        ``device`` raise.
+    precision: ``"float32"`` (default) or ``"tf32"`` (TensorFloat-32 products; cuda only).
     """
 
     tangent: bool = True
@@ -91,6 +103,8 @@ class EngineOptions:
     compute_reff_signal: bool = True
     compute_reff_noise: bool = True
     threads: int | None = None
+    device: str | None = None
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         check_choice("path", self.path, PATHS)
@@ -107,6 +121,46 @@ class EngineOptions:
             raise ConfigError(
                 "path='fast' is not allowed with backward=True; use 'auto' or 'dense'"
             )
+        check_choice("precision", self.precision, PRECISIONS)
+        device = self.device
+        if device is None:
+            device = os.environ.get(ENV_DEVICE, "").strip() or "cpu"
+            check_choice(f"${ENV_DEVICE}", device, DEVICES)
+            if device != "cpu" and self.stacked_unsupported():
+                device = "cpu"  # a process-wide default applies where the options allow it
+        check_choice("device", device, DEVICES)
+        object.__setattr__(self, "device", device)
+        if device != "cpu":
+            why = self.stacked_unsupported()
+            if why:
+                raise ConfigError(f"{why} is not supported with device={device!r}; "
+                                  "use device='cpu'")
+        if self.precision == "tf32" and device != "cuda":
+            raise ConfigError(f"precision='tf32' is not allowed with device={device!r}; "
+                              "it needs device='cuda'")
+
+    def stacked_unsupported(self) -> str:
+        """What in these options the stacked array engine does not do ('' if nothing)."""
+        if self.backward:
+            return "backward=True"
+        extra = [f for f in self.families if f != "moments"]
+        if extra:
+            return f"families={tuple(extra)!r}"
+        if self.path == "fast":
+            return "path='fast'"
+        return ""
+
+    def identity(self) -> dict[str, Any]:
+        """The options the arrays depend on, as JSON (for cache keys and checkpoints): no
+        ``threads`` (results are identical for any count), and ``device``/``precision`` only
+        where they differ from the CPU engine's defaults (so CPU keys stay what they were)."""
+        opts = dataclasses.asdict(self)
+        opts.pop("threads")
+        if opts["device"] == "cpu":
+            opts.pop("device")
+        if opts["precision"] == "float32":
+            opts.pop("precision")
+        return opts
 
 
 @dataclasses.dataclass
@@ -130,11 +184,11 @@ class _State:
 
     @property
     def R(self) -> int:
-        return self.Z.shape[0]
+        return self.Z.shape[-2]
 
     @property
     def N(self) -> int:
-        return self.Z.shape[1]
+        return self.Z.shape[-1]
 
     def set(self, Z: np.ndarray) -> None:
         self.Z = Z
@@ -371,37 +425,6 @@ class _Recorder:
         arr[j] = value
 
 
-def _measure(state: _State, m: Measure, j: int, rec: _Recorder, opts: EngineOptions,
-             threads: int = 1, patch: Conv | None = None) -> None:
-    B = state.B
-    mom = kernels.state_moments(state.Z, B, state.tangent)
-    loc = m.loc
-    rec.put(f"nu1_abs_signal_{loc}", j, mom[kernels.NU1_ABS])
-    rec.put(f"nu2_signal_{loc}", j, mom[kernels.NU2])
-    rec.put(f"mu2_signal_{loc}", j, mom[kernels.MU2])
-    rec.put(f"mu4_signal_{loc}", j, mom[kernels.MU4])
-    rec.put(f"sq_mean_signal_{loc}", j, mom[kernels.SQ_MEAN])
-    rec.put(f"nu1_abs_sq_signal_{loc}", j, mom[kernels.NU1_ABS_SQ])
-    if state.tangent:
-        t2 = mom[kernels.NU2_TANGENT]
-        log_mu2 = math.log(t2) + 2.0 * state.log_scale if t2 > 0 else -math.inf
-        rec.put(f"log_mu2_noise_{loc}", j, log_mu2)
-    if opts.compute_reff_signal:
-        rec.put(f"reff_signal_{loc}", j,
-                _reff(state, slice(0, B), threads) if m.reff else -1.0)
-    if state.tangent and opts.compute_reff_noise:
-        rec.put(f"reff_noise_{loc}", j,
-                _reff(state, slice(B, 2 * B), threads) if m.reff else -1.0)
-    if "sample_stats" in opts.families:
-        geo = _sample_geometry(_block_gram(state, slice(0, B)), state.N)
-        for k, v in geo.items():
-            rec.put(f"{k}_signal_{loc}", j, v)
-    if "spectra" in opts.families and state.tangent and (state.spatial is None
-                                                         or patch is not None):
-        for k, v in _spectra(state, patch).items():
-            rec.put(f"{k}_{loc}", j, v)
-
-
 # --------------------------------------------------------------------------------------------
 # Forward propagation
 # --------------------------------------------------------------------------------------------
@@ -579,12 +602,33 @@ class Propagator:
         weights: GaussianStream,
         cotangent: GaussianStream | None,
     ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-        net, opts = self.net, self.opts
+        opts = self.opts
+        batch = x.shape[0]
+        tangent = opts.tangent and dx is not None
+        spatial = self._input_layout(x)
+        B = batch if spatial is None else batch * spatial[0] * spatial[1]
+        Z = np.empty((2 * B if tangent else B, x.shape[-1]), dtype=self.dtype)
+        Z[:B] = x.reshape(B, -1)
+        if tangent:
+            Z[B:] = dx.reshape(B, -1)
+        state = _State(Z, B, tangent, spatial=spatial, maps=batch)
+        rec = _Recorder(len(self.net.measured_blocks))
+        tape = _Tape() if opts.backward else None
+        scalars: dict[str, Any] = {}
+        self._propagate(state, weights, tape, rec, scalars)
+        if tape is not None:
+            self._backward(state, tape, cotangent, weights, rec, scalars)
+        self.last_state = state
+        return rec.values, scalars
+
+    def _input_layout(self, x: np.ndarray) -> tuple[int, int] | None:
+        """Check one simulation's inputs ``x`` against the network; its map size ``(H, W)``
+        (``None`` for a fully-connected network)."""
+        net = self.net
         batch = x.shape[0]
         if net.uses_batchnorm and batch < 2:
             raise ConfigError(
                 f"batch_size={batch} is not allowed with batch norm; it must be >= 2")
-        tangent = opts.tangent and dx is not None
         if net.is_convolutional:
             if x.ndim != 4:
                 raise ConfigError(
@@ -599,36 +643,86 @@ class Propagator:
             )
         else:
             spatial = None
-        B = batch if spatial is None else batch * spatial[0] * spatial[1]
-        Z = np.empty((2 * B if tangent else B, x.shape[-1]), dtype=self.dtype)
-        Z[:B] = x.reshape(B, -1)
-        if tangent:
-            Z[B:] = dx.reshape(B, -1)
-        state = _State(Z, B, tangent, spatial=spatial, maps=batch)
-        rec = _Recorder(len(net.measured_blocks))
-        tape = _Tape() if opts.backward else None
-        scalars: dict[str, float] = {}
-        mom0 = kernels.state_moments(Z, B, tangent)
-        scalars["mu2_signal_input"] = float(mom0[kernels.MU2])
-        if tangent:
-            t0 = float(mom0[kernels.NU2_TANGENT])
-            scalars["log_mu2_noise_input"] = math.log(t0) if t0 > 0 else -math.inf
+        return spatial
+
+    def _propagate(self, state: _State, weights: Any, tape: _Tape | None, rec: _Recorder,
+                   scalars: dict[str, Any]) -> None:
+        """The network's schedule, shared by every engine: input moments, stem, then each
+        block (its layers and measurements) followed by the tangent rescaling. The array work
+        is in the layer hooks (`_dense`, `_conv`, `_activation`, `_batchnorm`, `_merge`,
+        `_measure` and its moment/rank hooks, `_rescale_tangent`), which a stacked engine
+        (`simulate.stacked`) overrides; ``weights`` is whatever its hooks draw from."""
+        net = self.net
+        mom0 = self._state_moments(state)
+        scalars["mu2_signal_input"] = mom0[kernels.MU2]
+        if state.tangent:
+            scalars["log_mu2_noise_input"] = self._log(mom0[kernels.NU2_TANGENT])
         if isinstance(net.stem, Conv):
             self._conv(state, net.stem, weights)
-            _rescale_tangent(state, "after the stem")
+            self._rescale_tangent(state, "after the stem")
         elif net.stem is not None:
             self._dense(state, net.stem, 1, weights, tape, None, rec)
-            _rescale_tangent(state, "after the stem")
+            self._rescale_tangent(state, "after the stem")
         for l in range(1, net.depth + 1):
             j = l // net.measure_every - 1 if l % net.measure_every == 0 else None
             self._layers(state, net.block, l, j, weights, tape, rec)
-            _rescale_tangent(state, f"at block l={l} of network '{net.name}'")
+            self._rescale_tangent(state, f"at block l={l} of network '{net.name}'")
             if tape is not None:
                 tape.ops.append(("block_end",))
-        if tape is not None:
-            self._backward(state, tape, cotangent, weights, rec, scalars)
-        self.last_state = state
-        return rec.values, scalars
+
+    # -- array hooks of the CPU engine (a stacked engine overrides them) -------------------
+    def _state_moments(self, state: _State) -> np.ndarray:
+        """The `kernels.state_moments` vector of the state (floats; indices in `kernels`)."""
+        return kernels.state_moments(state.Z, state.B, state.tangent)
+
+    @staticmethod
+    def _log(value: float) -> float:
+        """``log(value)``, ``-inf`` for ``value <= 0``."""
+        return math.log(value) if value > 0 else -math.inf
+
+    def _effective_rank(self, state: _State, rows: slice) -> float:
+        return _reff(state, rows, self.threads)
+
+    def _batchnorm(self, state: _State, layer: BatchNorm) -> None:
+        kernels.batchnorm_inplace(state.Z, state.B, layer.epsilon, state.tangent)
+        state.modified()
+
+    def _rescale_tangent(self, state: _State, where: str) -> None:
+        _rescale_tangent(state, where)
+
+    def _merge(self, state: _State, skip: np.ndarray, skip_log: Any) -> None:
+        _merge(state, skip, skip_log)
+
+    def _measure(self, state: _State, m: Measure, j: int, rec: _Recorder,
+                 patch: Conv | None = None) -> None:
+        """Record the measurements of ``m`` at block index ``j`` (moments-dnns keys)."""
+        opts = self.opts
+        B = state.B
+        mom = self._state_moments(state)
+        loc = m.loc
+        rec.put(f"nu1_abs_signal_{loc}", j, mom[kernels.NU1_ABS])
+        rec.put(f"nu2_signal_{loc}", j, mom[kernels.NU2])
+        rec.put(f"mu2_signal_{loc}", j, mom[kernels.MU2])
+        rec.put(f"mu4_signal_{loc}", j, mom[kernels.MU4])
+        rec.put(f"sq_mean_signal_{loc}", j, mom[kernels.SQ_MEAN])
+        rec.put(f"nu1_abs_sq_signal_{loc}", j, mom[kernels.NU1_ABS_SQ])
+        if state.tangent:
+            rec.put(f"log_mu2_noise_{loc}", j,
+                    self._log(mom[kernels.NU2_TANGENT]) + 2.0 * state.log_scale)
+        if opts.compute_reff_signal:
+            rec.put(f"reff_signal_{loc}", j,
+                    self._effective_rank(state, slice(0, B)) if m.reff else -1.0)
+        if state.tangent and opts.compute_reff_noise:
+            rec.put(f"reff_noise_{loc}", j,
+                    self._effective_rank(state, slice(B, 2 * B)) if m.reff else -1.0)
+        if "sample_stats" in opts.families:
+            geo = _sample_geometry(_block_gram(state, slice(0, B)), state.N)
+            for k, v in geo.items():
+                rec.put(f"{k}_signal_{loc}", j, v)
+        if "spectra" in opts.families and state.tangent and (state.spatial is None
+                                                             or patch is not None):
+            for k, v in _spectra(state, patch).items():
+                rec.put(f"{k}_{loc}", j, v)
 
     def forward(
         self, x: np.ndarray, dx: np.ndarray | None, weights: GaussianStream
@@ -665,8 +759,8 @@ class Propagator:
                 if j is not None:
                     # conv spectra are taken where a Conv follows (its patches: L7's C, D)
                     nxt = layers[i + 1] if i + 1 < len(layers) else None
-                    _measure(state, layer, j, rec, self.opts, self.threads,
-                             nxt if isinstance(nxt, Conv) else None)
+                    self._measure(state, layer, j, rec,
+                                  nxt if isinstance(nxt, Conv) else None)
                     if tape is not None:
                         tape.ops.append(("measure", layer.loc, j))
             elif isinstance(layer, Dense):
@@ -676,8 +770,7 @@ class Propagator:
             elif isinstance(layer, Activation):
                 self._activation(state, layer, tape)
             elif isinstance(layer, BatchNorm):
-                kernels.batchnorm_inplace(state.Z, state.B, layer.epsilon, state.tangent)
-                state.modified()
+                self._batchnorm(state, layer)
             elif isinstance(layer, Residual):
                 skip = state.Z.copy()
                 skip_log = state.log_scale
@@ -689,7 +782,7 @@ class Propagator:
                         f"a residual branch must keep the width: input {skip.shape[1]}, "
                         f"output {state.Z.shape[1]}"
                     )
-                _merge(state, skip, skip_log)
+                self._merge(state, skip, skip_log)
                 if tape is not None:
                     tape.ops.append(("res_merge",))
             else:  # pragma: no cover - guarded by spec validation

@@ -99,6 +99,11 @@ def simulate_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_s
     """Simulations ``start .. stop - 1`` of a run (see `simulation_seeds`), in this process;
     ``on_done(1)`` after each (a progress bar's ``update``); ``prop``: a Propagator of ``net``
     with ``options`` to reuse."""
+    if options.device != "cpu":  # the stacked array engine (numpy or CUDA)
+        from simulate.stacked import simulate_range_stacked
+
+        return simulate_range_stacked(net, inputs, batch_size, seed, options, start, stop,
+                                      on_done, prop)
     prop = prop or Propagator(net, options)
     paths0, work0 = dict(prop.path_counts), dict(prop.work)  # prop may have run before
     per_block: dict[str, list[np.ndarray]] = {}
@@ -335,15 +340,18 @@ def local_cluster(n_workers: int) -> Any:
 
 
 def resolve_executor(workers: int | None = None, scheduler: str | None = None,
-                     client: Any = None) -> Executor:
+                     client: Any = None, device: str = "cpu") -> Executor:
     """The executor a run uses: a Dask ``client`` if given, else a scheduler address
     (``scheduler``, else ``$DNN_MOMENTS_SCHEDULER``), else ``workers`` local processes
-    (default `default_workers`), serial for one."""
+    (default `default_workers`, or one process for a ``device`` other than ``"cpu"``: the
+    stacked engine already fills the device), serial for one."""
     if client is not None:
         return DaskExecutor(client)
     address = scheduler if scheduler is not None else os.environ.get(ENV_SCHEDULER, "").strip()
     if address:
         return DaskExecutor(_client_for(str(address)))
+    if workers is None and device != "cpu":
+        workers = 1
     workers = default_workers() if workers is None else check_workers(workers)
     return Executor() if workers == 1 else ProcessExecutor(workers)
 

@@ -12,7 +12,6 @@ across workers.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import pickle
@@ -119,8 +118,13 @@ def run_network(
         raise ConfigError(f"resume={resume!r} is not allowed; it must be True or False")
     if resume and checkpoint is None:
         raise ConfigError("resume=True needs checkpoint=<folder> (the run to continue)")
-    prop = Propagator(net, options)  # validates here, before any work; runs the serial path
-    executor = resolve_executor(workers, scheduler, client)
+    if options.device == "cpu":
+        prop = Propagator(net, options)  # validates here, before any work; runs the serial path
+    else:
+        from simulate.stacked import StackedPropagator
+
+        prop = StackedPropagator(net, options)  # starts the backend: a missing GPU fails here
+    executor = resolve_executor(workers, scheduler, client, options.device)
     ckpt = None
     if checkpoint is not None:
         if chunk_size is None:
@@ -151,6 +155,8 @@ def run_network(
             "compute_reff_signal": options.compute_reff_signal,
             "compute_reff_noise": options.compute_reff_noise,
             "threads": prop.threads if conv_net else 1,
+            "device": options.device, "precision": options.precision,
+            **({"device_name": prop.backend.device} if options.device != "cpu" else {}),
         },
         "inputs": "fixed array" if isinstance(inputs, np.ndarray) else inputs.name,
         "batch_size": batch_size,
@@ -187,10 +193,8 @@ def _run_identity(net: specs.Network, inputs: InputSource | np.ndarray, batch_si
     else:  # the source's recipe (pickles of sources are their recipes: `simulate.inputs`)
         in_desc = {"name": inputs.name, "shape": list(inputs.shape),
                    "recipe": hashlib.sha256(pickle.dumps(inputs, protocol=5)).hexdigest()}
-    opts = dataclasses.asdict(options)
-    opts.pop("threads")  # results do not depend on the thread count
     return {"network": net.to_dict(), "inputs": in_desc, "batch_size": int(batch_size),
-            "num_sims": int(num_sims), "seed": int(seed), "options": opts,
+            "num_sims": int(num_sims), "seed": int(seed), "options": options.identity(),
             "version": package_version()}
 
 
@@ -244,6 +248,8 @@ def run_experiment(
     resume: bool = False,
     chunk_size: int | None = None,
     keep_checkpoint: bool = False,
+    device: str | None = None,
+    precision: str = "float32",
 ) -> SimulationResults:
     """moments-dnns' ``run_experiment``: same parameters, same result keys and shapes.
 
@@ -259,6 +265,7 @@ def run_experiment(
     (moments-dnns ``numpy_seed``); compute_reff_signal / compute_reff_noise: effective ranks;
     threads: threads for the convolution products (``None``: every core; results do not
     depend on it).
+    device, precision: `EngineOptions` (``"cuda"``: the stacked engine on a GPU).
     workers, scheduler, client, checkpoint, resume, chunk_size, keep_checkpoint: where the
         simulations run and where finished chunks are kept, as in `run_network` (results do
         not depend on them)
@@ -293,7 +300,8 @@ def run_experiment(
     source = make_input_source(dataset, kernel_size=kernel_size, data_dir=data_dir)
     options = EngineOptions(path=path, dtype=dtype, families=tuple(families),
                             compute_reff_signal=compute_reff_signal,
-                            compute_reff_noise=compute_reff_noise, threads=threads)
+                            compute_reff_noise=compute_reff_noise, threads=threads,
+                            device=device, precision=precision)
     config = {
         "architecture": architecture, "total_depth": total_depth, "kernel_size": kernel_size,
         "num_channels": num_channels, "batch_size": batch_size, "num_sims": num_sims,

@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 
+from simulate.cli import add_device_arguments, set_default_device
 from simulate.executors import set_default_scheduler, set_default_workers
 from verify import registry, runner
 from verify.cache import SimulationCache
@@ -45,6 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run the simulations on the Dask cluster of this scheduler (default "
                         "$DNN_MOMENTS_SCHEDULER; verdicts identical)")
+    add_device_arguments(p)
     p.add_argument("--list", action="store_true", help="list registered claims and exit")
     p.add_argument("--claims-module", action="append", default=[], metavar="MODULE",
                    help="import MODULE (e.g. my_pkg.my_claims), which declares papers and "
@@ -68,6 +70,7 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"seed={args.seed} is not allowed; it must be an integer >= 0")
     set_default_workers(args.workers)
     set_default_scheduler(args.scheduler)
+    set_default_device(args.device)
     claims = registry.select(args.claims)
     if args.json:
         from simulate.results import check_writable

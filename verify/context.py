@@ -141,10 +141,8 @@ class Context:
         else:
             in_desc = dict(inputs)
             source = make_input_source(**inputs)
-        opts = dataclasses.asdict(options)
-        opts.pop("threads")  # results do not depend on the thread count
         config = {"network": net.to_dict(), "inputs": in_desc, "batch_size": batch_size,
-                  "num_sims": num_sims, "options": opts}
+                  "num_sims": num_sims, "options": options.identity()}
         seed = _stable_int(self.seed, config)
         key = config_key({**config, "seed": seed})
         t0 = time.perf_counter()
