@@ -103,7 +103,8 @@ def _top_eigenvalue(xp: Any, G: Any) -> Any:
     """Largest eigenvalue of each symmetric matrix of the stack ``G`` (``(S, k, k)``)."""
     try:
         return xp.linalg.eigvalsh(G)[:, -1]
-    except (TypeError, ValueError, NotImplementedError):  # a backend without batched eigh
+    except (TypeError, ValueError, NotImplementedError, np.linalg.LinAlgError):
+        # a backend (version) without batched eigh: one matrix at a time
         return xp.stack([xp.linalg.eigvalsh(g)[-1] for g in G])
 
 
