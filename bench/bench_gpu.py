@@ -58,7 +58,7 @@ def conv_layer_step(device: str, sz: dict, reps: int = 20) -> dict:
     n, c, b = sz["maps"], sz["width"], sz["batch"]
     net = spec.bn_ff(c, 1, kernel_size=3)
     prop = StackedPropagator(net, EngineOptions(device=device))
-    be, xp = prop.backend, prop.xp
+    be = prop.backend
     B = b * n * n
     rng = np.random.default_rng(0)
     Z0 = be.asarray(rng.standard_normal((1, 2 * B, c)).astype(np.float32))
@@ -85,7 +85,6 @@ def conv_layer_step(device: str, sz: dict, reps: int = 20) -> dict:
     flops = 2 * (2 * B) * 9 * c * c
     out["conv_gflop"] = flops / 1e9
     out["conv_tflops_per_s_whole_step"] = flops / (out["ms"] / 1e3) / 1e12
-    del xp
     return out
 
 

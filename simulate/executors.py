@@ -105,22 +105,49 @@ def simulate_range(net: specs.Network, inputs: InputSource | np.ndarray, batch_s
         return simulate_range_stacked(net, inputs, batch_size, seed, options, start, stop,
                                       on_done, prop)
     prop = prop or Propagator(net, options)
-    paths0, work0 = dict(prop.path_counts), dict(prop.work)  # prop may have run before
-    per_block: dict[str, list[np.ndarray]] = {}
-    scalars: dict[str, list[float]] = {}
+    records = ChunkRecords(prop)
     for i in range(start, stop):
-        data_rng, weights, cot = simulation_seeds(int(seed), i)
-        x = inputs if isinstance(inputs, np.ndarray) else inputs.sample(batch_size, data_rng)
-        dx = data_rng.standard_normal(x.shape) if options.tangent else None
-        rec, sc = prop.run(x, dx, weights, cot if options.backward else None)
-        for k, v in rec.items():
-            per_block.setdefault(k, []).append(v)
-        for k, v in sc.items():
-            scalars.setdefault(k, []).append(v)
+        x, dx, weights, cot = simulation_inputs(inputs, batch_size, seed, i, options.tangent)
+        records.add(*prop.run(x, dx, weights, cot if options.backward else None))
         if on_done is not None:
             on_done(1)
-    return (per_block, scalars, {k: v - paths0.get(k, 0) for k, v in prop.path_counts.items()},
-            {k: v - work0.get(k, 0) for k, v in prop.work.items()})
+    return records.chunk()
+
+
+def simulation_inputs(inputs: InputSource | np.ndarray, batch_size: int, seed: int, index: int,
+                      tangent: bool) -> tuple[np.ndarray, np.ndarray | None, GaussianStream,
+                                              GaussianStream]:
+    """Simulation ``index``'s inputs ``x`` (a fresh batch, or the fixed array), its input noise
+    ``dx`` (N(0, 1), same shape; None without ``tangent``) and its weight and cotangent streams,
+    all from `simulation_seeds` (every engine draws its inputs here)."""
+    data_rng, weights, cot = simulation_seeds(int(seed), index)
+    x = inputs if isinstance(inputs, np.ndarray) else inputs.sample(batch_size, data_rng)
+    dx = data_rng.standard_normal(x.shape) if tangent else None
+    return x, dx, weights, cot
+
+
+class ChunkRecords:
+    """Per-simulation records of a range of simulations, in simulation order, and the dense
+    path counts and work of ``prop`` since it was made (a Propagator may have run before)."""
+
+    def __init__(self, prop: Propagator) -> None:
+        self.prop = prop
+        self.paths0, self.work0 = dict(prop.path_counts), dict(prop.work)
+        self.per_block: dict[str, list[np.ndarray]] = {}
+        self.scalars: dict[str, list[float]] = {}
+
+    def add(self, per_block: dict[str, np.ndarray], scalars: dict[str, float]) -> None:
+        """One simulation's ``(per_block, scalars)``."""
+        for k, v in per_block.items():
+            self.per_block.setdefault(k, []).append(v)
+        for k, v in scalars.items():
+            self.scalars.setdefault(k, []).append(v)
+
+    def chunk(self) -> Chunk:
+        prop = self.prop
+        return (self.per_block, self.scalars,
+                {k: v - self.paths0.get(k, 0) for k, v in prop.path_counts.items()},
+                {k: v - self.work0.get(k, 0) for k, v in prop.work.items()})
 
 
 def _worker_init() -> None:
@@ -394,8 +421,9 @@ def run_simulations(net: specs.Network, inputs: InputSource | np.ndarray, batch_
     return _merge([done[i] for i in range(len(bounds))])
 
 
-__all__ = ["DASK_WORKER_CONFIG", "ENV_SCHEDULER", "ENV_WORKERS", "DaskExecutor", "Executor",
+__all__ = ["DASK_WORKER_CONFIG", "ENV_SCHEDULER", "ENV_WORKERS", "ChunkRecords", "DaskExecutor",
+           "Executor",
            "ProcessExecutor", "check_workers", "chunk_bounds", "close_clients",
            "default_workers", "local_cluster", "resolve_executor", "run_simulations",
            "set_default_scheduler", "set_default_workers", "shutdown_pool", "simulate_range",
-           "simulation_seeds"]
+           "simulation_inputs", "simulation_seeds"]

@@ -111,19 +111,13 @@ def _top_eigenvalue(xp: Any, G: Any) -> Any:
 class StackedPropagator(Propagator):
     """Runs stacks of simulations of a `Network` on an array backend (module docstring)."""
 
-    def __init__(self, net: Network, opts: EngineOptions,
-                 backend: ArrayBackend | None = None) -> None:
+    def __init__(self, net: Network, opts: EngineOptions) -> None:
         super().__init__(net, opts)
-        why = opts.stacked_unsupported()
-        if why:
-            raise ConfigError(f"{why} is not supported by the stacked engine; use device='cpu'")
-        if backend is None:
-            if opts.device == "cpu":
-                raise ConfigError("device='cpu' runs the CPU engine (Propagator); the stacked "
-                                  "engine needs device='numpy' or 'cuda'")
-            backend = get_backend(opts.device, opts.precision)
-        self.backend = backend
-        self.xp = backend.xp
+        if opts.device == "cpu":  # EngineOptions has refused what the stacked engine cannot do
+            raise ConfigError("device='cpu' runs the CPU engine (Propagator); the stacked "
+                              "engine needs device='numpy' or 'cuda'")
+        self.backend: ArrayBackend = get_backend(opts.device, opts.precision)
+        self.xp = self.backend.xp
         self._indices: list[int] = []
 
     # -- public ---------------------------------------------------------------------------
@@ -376,37 +370,29 @@ def simulate_range_stacked(net: Network, inputs: Any, batch_size: int, seed: int
     (per-simulation lists in simulation order). Inputs come from each simulation's data
     stream, as on the CPU (`simulate.executors.simulation_seeds`); ``stack``: simulations per
     stack (default `StackedPropagator.stack_size`; the arrays do not depend on it)."""
-    from simulate.executors import simulation_seeds
+    from simulate.executors import ChunkRecords, simulation_inputs
 
     if not isinstance(prop, StackedPropagator):
         prop = StackedPropagator(net, options)
-    paths0, work0 = dict(prop.path_counts), dict(prop.work)
-    per_block: dict[str, list[np.ndarray]] = {}
-    scalars: dict[str, list[float]] = {}
-    i = start
-    while i < stop:
-        xs, dxs = [], []
-        size = None
-        while i < stop and (size is None or len(xs) < size):
-            data_rng, _, _ = simulation_seeds(int(seed), i)
-            x = inputs if isinstance(inputs, np.ndarray) else inputs.sample(batch_size, data_rng)
-            xs.append(x)
-            if options.tangent:
-                dxs.append(data_rng.standard_normal(x.shape))
-            if size is None:
-                size = stack or prop.stack_size(x.shape[0], x.shape[1:])
-            i += 1
-        idx = range(i - len(xs), i)
-        rec, sc = prop.run_stack(np.stack(xs), np.stack(dxs) if dxs else None, seed, idx)
-        for s in range(len(xs)):
-            for k, v in rec.items():
-                per_block.setdefault(k, []).append(v[s])
-            for k, v in sc.items():
-                scalars.setdefault(k, []).append(float(v[s]))
+    if isinstance(inputs, np.ndarray):
+        batch_size, in_shape = inputs.shape[0], inputs.shape[1:]
+    else:
+        in_shape = inputs.shape
+    size = stack or prop.stack_size(batch_size, in_shape)
+    records = ChunkRecords(prop)
+    for a in range(start, stop, size):
+        idx = range(a, min(stop, a + size))
+        drawn = [simulation_inputs(inputs, batch_size, seed, i, options.tangent)[:2]
+                 for i in idx]
+        rec, sc = prop.run_stack(np.stack([x for x, _ in drawn]),
+                                 np.stack([dx for _, dx in drawn]) if options.tangent else None,
+                                 seed, idx)
+        for s in range(len(idx)):
+            records.add({k: v[s] for k, v in rec.items()},
+                        {k: float(v[s]) for k, v in sc.items()})
         if on_done is not None:
-            on_done(len(xs))
-    return (per_block, scalars, {k: v - paths0.get(k, 0) for k, v in prop.path_counts.items()},
-            {k: v - work0.get(k, 0) for k, v in prop.work.items()})
+            on_done(len(idx))
+    return records.chunk()
 
 
 __all__ = ["MAX_STACK", "STACK_BYTES", "StackedPropagator", "simulate_range_stacked"]
