@@ -11,6 +11,7 @@ start-up is reported separately.
     .venv/bin/python bench/bench_workers.py                      # ~3 min on 2 cores
     .venv/bin/python bench/bench_workers.py --sims 8 --workers 1 2
     .venv/bin/python bench/bench_workers.py --dask               # + Dask LocalCluster vs pool
+                                                                 #   (interleaved rounds)
 """
 
 from __future__ import annotations
@@ -57,6 +58,47 @@ def cli_single_sim_seconds() -> float:
     return best
 
 
+def dask_against_pool(w: int, args: argparse.Namespace, ref: dict[str, np.ndarray]) -> None:
+    """A Dask LocalCluster of ``w`` single-threaded workers against the local pool of ``w``
+    processes on the same work, in interleaved rounds (pool, Dask, pool, Dask, ...) with both
+    kept warm, so that drift of the machine's speed hits both alike. Each executor first runs
+    the full-size configuration once untimed (first-touch memory, numba dispatch). Reports
+    each round's Dask / pool ratio, their median, and the ratio of the best timings."""
+    from distributed import Client
+
+    from simulate.executors import local_cluster
+
+    size = (args.width, args.depth, args.batch)
+    with local_cluster(w) as cluster, Client(cluster) as client:
+        t_start = time.perf_counter()
+        timed_run(w, max(w, 2), 32, 4, 8, 99, client=client)
+        startup = time.perf_counter() - t_start
+        timed_run(w, w, *size, seed=2)  # full-size warm-up of the pool
+        timed_run(w, w, *size, seed=2, client=client)  # and of the Dask workers
+        pool_t, dask_t, same = [], [], True
+        for _ in range(args.dask_rounds):
+            t, arrays = timed_run(w, args.sims, *size, seed=1)
+            pool_t.append(t)
+            same &= all(ref[k].tobytes() == arrays[k].tobytes() for k in ref)
+            t, arrays = timed_run(w, args.sims, *size, seed=1, client=client)
+            dask_t.append(t)
+            same &= all(ref[k].tobytes() == arrays[k].tobytes() for k in ref)
+    shutdown_pool()
+    ratios = [d / p for d, p in zip(dask_t, pool_t, strict=True)]
+    print(f"\nDask LocalCluster ({w} single-threaded worker processes) against the local pool "
+          f"({w} processes), {args.dask_rounds} interleaved rounds of {args.sims} sims "
+          f"(cluster start + warm-up {startup:.1f} s):")
+    print("\n| round | pool s | Dask s | Dask / pool |\n|---:|---:|---:|---:|")
+    for i, (p, d, r) in enumerate(zip(pool_t, dask_t, ratios, strict=True), 1):
+        print(f"| {i} | {p:.2f} | {d:.2f} | {r:.3f} |")
+    print(f"\npool best {min(pool_t):.2f} s ({args.sims / min(pool_t):.3f} sims/s), Dask best "
+          f"{min(dask_t):.2f} s ({args.sims / min(dask_t):.3f} sims/s): overhead of the best "
+          f"timings {100 * (min(dask_t) / min(pool_t) - 1):+.1f}%, median of the round ratios "
+          f"{100 * (float(np.median(ratios)) - 1):+.1f}% (range {100 * (min(ratios) - 1):+.1f}% "
+          f"to {100 * (max(ratios) - 1):+.1f}%); arrays identical to 1 worker: "
+          f"{'yes' if same else 'NO'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sims", type=int, default=16, help="simulations per timing (default 16)")
@@ -69,6 +111,8 @@ def main() -> None:
     ap.add_argument("--dask", action="store_true",
                     help="also time a Dask LocalCluster with as many single-threaded worker "
                          "processes as the largest worker count, against the local pool")
+    ap.add_argument("--dask-rounds", type=int, default=6,
+                    help="interleaved pool / Dask rounds (default 6)")
     args = ap.parse_args()
     cores = default_threads()
     counts = args.workers or sorted({1, 2, cores} & set(range(1, cores + 1)))
@@ -115,28 +159,7 @@ def main() -> None:
         print(f"| {w} | {t:.2f} | {args.sims / t:.3f} | {base / t:.2f}x | {per_core} | "
               f"{start:.1f} | {'yes' if same else 'NO'} |")
     if args.dask:
-        from distributed import Client
-
-        from simulate.executors import local_cluster
-
-        w = counts[-1]
-        with local_cluster(w) as cluster, Client(cluster) as client:
-            t_start = time.perf_counter()
-            timed_run(w, max(w, 2), 32, 4, 8, 99, client=client)
-            startup = time.perf_counter() - t_start
-            best = float("inf")
-            for _ in range(args.rounds):
-                t, arrays = timed_run(w, args.sims, args.width, args.depth, args.batch, seed=1,
-                                      client=client)
-                best = min(best, t)
-        same = all(ref[k].tobytes() == arrays[k].tobytes() for k in ref)
-        pool_t = dict((r[0], r[1]) for r in rows)[w]
-        print(f"\n| executor ({w} worker processes) | s per timing | sims/s | overhead vs "
-              "pool | start + warm-up s | arrays identical |")
-        print("|---|---:|---:|---:|---:|---|")
-        print(f"| local pool | {pool_t:.2f} | {args.sims / pool_t:.3f} | - | - | yes |")
-        print(f"| Dask LocalCluster | {best:.2f} | {args.sims / best:.3f} | "
-              f"{100 * (best / pool_t - 1):+.1f}% | {startup:.1f} | {'yes' if same else 'NO'} |")
+        dask_against_pool(counts[-1], args, ref)
     print(f"\n`dnn-moments simulate --num-sims 1` (bn_ff 64 x 10, batch 16), warm caches: "
           f"{cli_single_sim_seconds():.2f} s wall (best of 3)")
 
