@@ -72,7 +72,9 @@ class ArrayBackend:
         import cupy
         from cupy.cuda import curand
 
-        word = int(ss.generate_state(1, np.uint64)[0])
+        # a numpy uint64, not a Python int: older CuPy releases cast the seed with
+        # astype(uint64, casting='safe'), which refuses the int64 of a Python int below 2**63
+        word = ss.generate_state(1, np.uint64)[0]
         return cupy.random.RandomState(word, method=curand.CURAND_RNG_PSEUDO_PHILOX4_32_10)
 
     def synchronize(self) -> None:
