@@ -410,17 +410,21 @@ def _spectra(state: _State, patch: Conv | None = None) -> dict[str, np.ndarray]:
 
 
 class _Recorder:
-    """Collects per-block measurements into arrays of length ``num_computations``."""
+    """Collects per-block measurements into arrays of length ``num_computations``.
 
-    def __init__(self, n: int) -> None:
+    item_shape: the shape of one measurement (``(S,)`` for a stack of S simulations, where a
+    scalar is broadcast over the stack); ``None``: the shape of the first value put."""
+
+    def __init__(self, n: int, item_shape: tuple[int, ...] | None = None) -> None:
         self.n = n
+        self.item_shape = item_shape
         self.values: dict[str, np.ndarray] = {}
 
     def put(self, key: str, j: int, value: float | np.ndarray) -> None:
         arr = self.values.get(key)
         if arr is None:
-            shape = (self.n,) + np.shape(value)
-            arr = np.full(shape, np.nan)
+            item = np.shape(value) if self.item_shape is None else self.item_shape
+            arr = np.full((self.n,) + tuple(item), np.nan)
             self.values[key] = arr
         arr[j] = value
 

@@ -47,7 +47,7 @@ from simulate.activations import (
     get_activation,
 )
 from simulate.backend import ArrayBackend, get_backend
-from simulate.engine import EngineOptions, Propagator, _State
+from simulate.engine import EngineOptions, Propagator, _Recorder, _State
 from simulate.errors import ConfigError, SimulationError
 from simulate.spec import Activation, BatchNorm, Conv, Dense, Network, walk
 
@@ -83,20 +83,6 @@ class _StackDraws:
             parts.append(self.bufs[s][self.pos[s]: self.pos[s] + n])
             self.pos[s] += n
         return self.backend.xp.stack(parts).reshape((len(parts),) + tuple(shape))
-
-
-class _StackRecorder:
-    """Per-block records of a stack: ``values[key]`` is ``(num_computations, S)``."""
-
-    def __init__(self, n: int, S: int) -> None:
-        self.n, self.S = n, S
-        self.values: dict[str, np.ndarray] = {}
-
-    def put(self, key: str, j: int, value: Any) -> None:
-        arr = self.values.get(key)
-        if arr is None:
-            arr = self.values[key] = np.full((self.n, self.S), np.nan)
-        arr[j] = value
 
 
 def _top_eigenvalue(xp: Any, G: Any) -> Any:
@@ -157,7 +143,7 @@ class StackedPropagator(Propagator):
         state = _State(Z, B, tangent, log_scale=np.zeros(S), spatial=spatial, maps=batch)
         self._indices = [int(i) for i in indices]
         draws = _StackDraws(be, [be.normal_stream(seed, i) for i in indices], self.dtype)
-        rec = _StackRecorder(len(self.net.measured_blocks), S)
+        rec = _Recorder(len(self.net.measured_blocks), item_shape=(S,))
         scalars: dict[str, Any] = {}
         self._propagate(state, draws, None, rec, scalars)
         self.last_state = state
