@@ -2522,7 +2522,8 @@ L13_BAND_TOL = 0.15
 def _l13_boundaries(ctx: Context, th: Theory, size: Mapping[str, Any], rng: np.random.Generator
                     ) -> list[C.Criterion]:
     """L13 (c2): the BN-FF rate with zero padding against periodic (the ``cbr`` conv bn_ff runs,
-    16x16 maps; L6 and L9 on the zero-padding run are criteria of those claims)."""
+    16x16 maps); L6 and L9 with zero padding are criteria of those claims (on the shared
+    ``cbn`` runs, 8x8 maps below paper)."""
     lo, hi = L8_WINDOW
     runs = [conv_bn_ff_run(ctx, size, b, prefix="cbr") for b in ("periodic", "zero_padding")]
     win = (runs[0].depth >= lo) & (runs[0].depth <= hi)
@@ -2581,9 +2582,9 @@ def _l13_boundaries(ctx: Context, th: Theory, size: Mapping[str, Any], rng: np.r
         "L13.1": "vanilla FC: band (across-simulation SD) of log nu2(x^l) at N=128 is 2.022 +- "
                  "0.15 times that at N=512 (THEORY.md: 2 +- 0.2), pooled over l >= 100",
         "L13.2": "boundaries: conv bn_ff rate gamma with zero padding within 10% of periodic "
-                 "(TOST on the ratio) on 16x16 maps, Fig 4's map size; L6 and L9 on the "
-                 "zero-padding run are L6.1[conv zero_padding] and L9.1/L9.2[conv "
-                 "zero_padding]",
+                 "(TOST on the ratio) on 16x16 maps, Fig 4's map size; L6 and L9 with zero "
+                 "padding are L6.1[conv zero_padding] and L9.1/L9.2[conv zero_padding] (the "
+                 "shared conv bn_ff runs)",
         "L13.3": "MNIST vs CIFAR-10 (data files)",
         "L13.4": "bn_ff epsilon = 0 vs 1e-3: equivalent within 1% (TOST) on E log chi^200 and "
                  "the depth-averaged increments delta_BN, delta_phi, delta chi",
