@@ -43,6 +43,11 @@ def timed_run(workers: int, sims: int, width: int, depth: int, batch: int, seed:
     return time.perf_counter() - t0, res.arrays
 
 
+def identical(ref: dict[str, np.ndarray], arrays: dict[str, np.ndarray]) -> bool:
+    """Whether every array of ``ref`` is byte-identical in ``arrays``."""
+    return all(ref[k].tobytes() == arrays[k].tobytes() for k in ref)
+
+
 def cli_single_sim_seconds() -> float:
     """Wall time of ``dnn-moments simulate --num-sims 1`` (small net), warm numba cache."""
     exe = Path(sys.executable).with_name("dnn-moments")
@@ -79,10 +84,10 @@ def dask_against_pool(w: int, args: argparse.Namespace, ref: dict[str, np.ndarra
         for _ in range(args.dask_rounds):
             t, arrays = timed_run(w, args.sims, *size, seed=1)
             pool_t.append(t)
-            same &= all(ref[k].tobytes() == arrays[k].tobytes() for k in ref)
+            same &= identical(ref, arrays)
             t, arrays = timed_run(w, args.sims, *size, seed=1, client=client)
             dask_t.append(t)
-            same &= all(ref[k].tobytes() == arrays[k].tobytes() for k in ref)
+            same &= identical(ref, arrays)
     shutdown_pool()
     ratios = [d / p for d, p in zip(dask_t, pool_t, strict=True)]
     print(f"\nDask LocalCluster ({w} single-threaded worker processes) against the local pool "
@@ -144,7 +149,7 @@ def main() -> None:
             best = min(best, t)
         if ref is None:
             ref = arrays
-        same = all(ref[k].tobytes() == arrays[k].tobytes() for k in ref)
+        same = identical(ref, arrays)
         rows.append((w, best, startup, same))
         shutdown_pool()
     base = rows[0][1]
